@@ -1,6 +1,7 @@
 package codec
 
 import (
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -25,8 +26,10 @@ type Kind struct {
 	Subresources []Subresource
 	// New returns an empty typed object of this kind.
 	New func() runtime.Object
-	// NewList returns an empty typed list of this kind.
+	// NewList returns an empty typed list of this kind; nil for kinds that are never stored.
 	NewList func() runtime.Object
+	// Review marks create-only kinds that are answered, not stored (access reviews).
+	Review bool
 }
 
 // Subresource is one subresource of a Kind as discovery reports it.
@@ -98,6 +101,16 @@ var Kinds = []*Kind{
 		Namespaced: true, ShortNames: []string{"ev"}, Verbs: verbsAll,
 		New:     func() runtime.Object { return &eventsv1.Event{} },
 		NewList: func() runtime.Object { return &eventsv1.EventList{} },
+	},
+	{
+		Group: "authorization.k8s.io", Version: "v1", Resource: "selfsubjectaccessreviews", Singular: "selfsubjectaccessreview",
+		Kind: "SelfSubjectAccessReview", Verbs: []string{"create"}, Review: true,
+		New: func() runtime.Object { return &authorizationv1.SelfSubjectAccessReview{} },
+	},
+	{
+		Group: "authorization.k8s.io", Version: "v1", Resource: "selfsubjectrulesreviews", Singular: "selfsubjectrulesreview",
+		Kind: "SelfSubjectRulesReview", Verbs: []string{"create"}, Review: true,
+		New: func() runtime.Object { return &authorizationv1.SelfSubjectRulesReview{} },
 	},
 }
 

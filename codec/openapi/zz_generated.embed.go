@@ -10,11 +10,15 @@ var v2Gzip []byte
 //go:embed v3/api__v1.json.gz
 var v3Gzip0 []byte
 
-//go:embed v3/apis__events.k8s.io__v1.json.gz
+//go:embed v3/apis__authorization.k8s.io__v1.json.gz
 var v3Gzip1 []byte
+
+//go:embed v3/apis__events.k8s.io__v1.json.gz
+var v3Gzip2 []byte
 
 // v3Docs lists the OpenAPI v3 documents by group-version path, sorted.
 var v3Docs = []v3Doc{
 	{path: "api/v1", gz: v3Gzip0},
-	{path: "apis/events.k8s.io/v1", gz: v3Gzip1},
+	{path: "apis/authorization.k8s.io/v1", gz: v3Gzip1},
+	{path: "apis/events.k8s.io/v1", gz: v3Gzip2},
 }

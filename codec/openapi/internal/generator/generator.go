@@ -53,8 +53,10 @@ func Build(kinds []*codec.Kind) (*Output, error) {
 		if err := r.addGVK(reflect.TypeOf(k.New()).Elem(), gvk{k.Group, k.Version, k.Kind}); err != nil {
 			return nil, err
 		}
-		if err := r.addGVK(reflect.TypeOf(k.NewList()).Elem(), gvk{k.Group, k.Version, k.ListKind}); err != nil {
-			return nil, err
+		if k.NewList != nil {
+			if err := r.addGVK(reflect.TypeOf(k.NewList()).Elem(), gvk{k.Group, k.Version, k.ListKind}); err != nil {
+				return nil, err
+			}
 		}
 		p, err := kindPaths(k)
 		if err != nil {

@@ -222,7 +222,10 @@ func has(list []string, v string) bool {
 // kindPaths returns the paths and operations of one served kind.
 func kindPaths(k *codec.Kind) ([]*pathItem, error) {
 	obj := reflect.TypeOf(k.New()).Elem()
-	list := reflect.TypeOf(k.NewList()).Elem()
+	var list reflect.Type
+	if k.NewList != nil {
+		list = reflect.TypeOf(k.NewList()).Elem()
+	}
 	g := &gvk{Group: k.Group, Version: k.Version, Kind: k.Kind}
 	gv := gvPath(k.Group, k.Version)
 	prefix := "/" + gv
