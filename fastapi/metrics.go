@@ -1,0 +1,41 @@
+package fastapi
+
+import (
+	"runtime/metrics"
+	"strconv"
+
+	"github.com/k2d-project/k2d/codec"
+	"github.com/valyala/fasthttp"
+)
+
+// serveMetrics answers /metrics in the Prometheus text format: the number of requests sent
+// to Docker (tests use it to prove that reads never reach Docker), objects held, and the Go
+// runtime's memory in use.
+func (s *Server) serveMetrics(ctx *fasthttp.RequestCtx) {
+	var b []byte
+	b = append(b, "# HELP k2d_docker_requests_total Requests k2d sent to the Docker Engine API.\n# TYPE k2d_docker_requests_total counter\nk2d_docker_requests_total "...)
+	var calls uint64
+	if s.cfg.Runtime != nil {
+		calls = s.cfg.Runtime.DockerCalls()
+	}
+	b = strconv.AppendUint(b, calls, 10)
+	b = append(b, "\n# HELP k2d_objects Objects held in the cache.\n# TYPE k2d_objects gauge\n"...)
+	for _, k := range codec.Kinds {
+		items, _ := s.cfg.Store.List(k.GroupResource(), "")
+		b = append(b, `k2d_objects{resource="`...)
+		b = append(b, k.GroupResource()...)
+		b = append(b, `"} `...)
+		b = strconv.AppendInt(b, int64(len(items)), 10)
+		b = append(b, '\n')
+	}
+	b = append(b, "# HELP k2d_resource_version Current resourceVersion.\n# TYPE k2d_resource_version counter\nk2d_resource_version "...)
+	b = strconv.AppendUint(b, s.cfg.Store.RV(), 10)
+	samples := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(samples)
+	inUse := samples[0].Value.Uint64() - samples[1].Value.Uint64()
+	b = append(b, "\n# HELP k2d_go_memory_in_use_bytes Go runtime memory minus released heap.\n# TYPE k2d_go_memory_in_use_bytes gauge\nk2d_go_memory_in_use_bytes "...)
+	b = strconv.AppendUint(b, inUse, 10)
+	b = append(b, '\n')
+	ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
+	ctx.SetBody(b)
+}
