@@ -7,6 +7,7 @@ import (
 
 	"github.com/k2d-project/k2d/cache"
 	"github.com/k2d-project/k2d/codec"
+	"github.com/k2d-project/k2d/reconcile"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -108,6 +109,14 @@ func toStatus(k *codec.Kind, err error) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return ae
+	}
+	var br *reconcile.BadRequestError
+	if errors.As(err, &br) {
+		return errBadRequest(br.Message)
+	}
+	var pnf *reconcile.PodNotFoundError
+	if errors.As(err, &pnf) {
+		return withDetails(newStatus(404, metav1.StatusReasonNotFound, pnf.Error()), "", "pods", pnf.Name)
 	}
 	var nf *cache.NotFoundError
 	var ax *cache.AlreadyExistsError

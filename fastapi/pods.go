@@ -107,7 +107,9 @@ func (s *Server) podLog(ctx *fasthttp.RequestCtx, rp resourcePath) {
 		defer cancel()
 		err := s.cfg.Runtime.Logs(c, ns, name, o, &flushWriter{w: w, cancel: cancel})
 		if err != nil && c.Err() == nil {
-			s.log.Debug("logs ended", "pod", ns+"/"+name, "err", err)
+			// The status line is gone; say it in the stream, as the kubelet does.
+			_, _ = fmt.Fprintf(w, "error: %v\n", toStatus(nil, err).status.Message)
+			_ = w.Flush()
 		}
 	})
 }
