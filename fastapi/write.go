@@ -2,6 +2,7 @@ package fastapi
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -387,11 +388,21 @@ func (s *Server) patch(ctx *fasthttp.RequestCtx, rp resourcePath) {
 }
 
 func patchError(k *codec.Kind, name string, err error) *apiError {
-	msg := err.Error()
-	if strings.Contains(msg, "test operation") || strings.Contains(msg, "doc is missing") || strings.Contains(msg, "not found") {
-		return newStatus(422, metav1.StatusReasonInvalid, msg)
+	var pe *codec.PatchError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case 413:
+			return newStatus(413, metav1.StatusReasonRequestEntityTooLarge, pe.Msg)
+		case 415:
+			return newStatus(415, metav1.StatusReasonUnsupportedMediaType, pe.Msg)
+		case 422:
+			return withDetails(newStatus(422, metav1.StatusReasonInvalid, pe.Msg), k.Group, k.Kind, name)
+		case 500:
+			return errInternal(err)
+		}
+		return errBadRequest(pe.Msg)
 	}
-	return errBadRequest(msg)
+	return errBadRequest(err.Error())
 }
 
 // hasOwnDeletion reports whether a controller finishes deleting objects of k (pods stop their
