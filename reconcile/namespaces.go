@@ -29,7 +29,11 @@ func strconvUnixNano(t time.Time) string {
 // the Namespace. A terminating Namespace is emptied first: pods are deleted gracefully and
 // the Namespace leaves the cache once the last of them is gone.
 func (c *Controller) syncNamespace(ctx context.Context, name string) {
-	if !c.inScope(name) || !c.dockerUp.Load() {
+	if !c.inScope(name) {
+		return
+	}
+	c.setNamespacePhase(name)
+	if !c.dockerUp.Load() {
 		return // after a reconnect the resync enqueues every namespace again
 	}
 	e, ok := c.c.Get(resNS, "", name)
@@ -55,6 +59,27 @@ func (c *Controller) syncNamespace(ctx context.Context, name string) {
 		if !errors.As(err, &nf) {
 			c.log.Warn("cannot remove namespace", "namespace", name, "err", err)
 		}
+	}
+}
+
+// setNamespacePhase derives status.phase from deletionTimestamp. Status is not persisted,
+// so a Namespace loaded after a restart gets its phase back here.
+func (c *Controller) setNamespacePhase(name string) {
+	_, err := c.c.Mutate(kindNS, "", name, func(obj runtime.Object) (bool, error) {
+		ns := obj.(*corev1.Namespace)
+		want := corev1.NamespaceActive
+		if ns.DeletionTimestamp != nil {
+			want = corev1.NamespaceTerminating
+		}
+		if ns.Status.Phase == want {
+			return false, nil
+		}
+		ns.Status.Phase = want
+		return true, nil
+	})
+	var nf *cache.NotFoundError
+	if err != nil && !errors.As(err, &nf) {
+		c.log.Warn("cannot set namespace phase", "namespace", name, "err", err)
 	}
 }
 
