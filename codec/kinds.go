@@ -79,6 +79,7 @@ var Kinds = []*Kind{
 			{Name: "log", Kind: "Pod", Verbs: []string{"get"}},
 			{Name: "exec", Kind: "PodExecOptions", Verbs: []string{"create", "get"}},
 			{Name: "attach", Kind: "PodAttachOptions", Verbs: []string{"create", "get"}},
+			{Name: "portforward", Kind: "PodPortForwardOptions", Verbs: []string{"create", "get"}},
 		},
 		New:     func() runtime.Object { return &corev1.Pod{} },
 		NewList: func() runtime.Object { return &corev1.PodList{} },

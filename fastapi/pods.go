@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -194,5 +195,40 @@ func (s *Server) podStream(ctx *fasthttp.RequestCtx, rp resourcePath) {
 			code, err = rt.Attach(base, ns, name, container, eio)
 		}
 		return stream.Result{ExitCode: code, Err: err}
+	})
+}
+
+// podPortForward tunnels connections to the pod's ports. Pods live on Docker bridge networks
+// that the host (where k2d runs) reaches directly, so a port is dialled at the pod's IP.
+func (s *Server) podPortForward(ctx *fasthttp.RequestCtx, rp resourcePath) {
+	e, ok := s.cfg.Store.Get("pods", rp.namespace, rp.name)
+	if !ok {
+		writeError(ctx, errNotFound(rp.kind, rp.name))
+		return
+	}
+	pod := e.Obj.(*corev1.Pod)
+	if pod.Status.Phase != corev1.PodRunning {
+		writeError(ctx, errBadRequest(fmt.Sprintf("pod %s is not running; current phase is %s", pod.Name, pod.Status.Phase)))
+		return
+	}
+	ip := pod.Status.PodIP
+	if pod.Spec.HostNetwork || ip == "" {
+		ip = "127.0.0.1"
+	}
+	var ports []uint16
+	for _, p := range ctx.QueryArgs().PeekMulti("ports") {
+		n, err := strconv.ParseUint(string(p), 10, 16)
+		if err != nil || n == 0 {
+			writeError(ctx, errBadRequest("invalid port: "+string(p)))
+			return
+		}
+		ports = append(ports, uint16(n))
+	}
+	if !stream.IsUpgrade(ctx) {
+		writeError(ctx, errBadRequest("Upgrade request required"))
+		return
+	}
+	stream.ServePortForward(ctx, ports, func(port uint16) (net.Conn, error) {
+		return net.DialTimeout("tcp", net.JoinHostPort(ip, strconv.Itoa(int(port))), 10*time.Second)
 	})
 }

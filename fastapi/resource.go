@@ -138,6 +138,12 @@ func (s *Server) serveSubresource(ctx *fasthttp.RequestCtx, rp resourcePath, met
 			return
 		}
 		s.podStream(ctx, rp)
+	case "portforward":
+		if method != "GET" && method != "POST" {
+			writeError(ctx, errMethodNotAllowed(method))
+			return
+		}
+		s.podPortForward(ctx, rp)
 	default:
 		writeError(ctx, errPathNotFound(string(ctx.Path())))
 	}

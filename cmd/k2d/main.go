@@ -188,7 +188,13 @@ func serve(args []string) error {
 		Log:            log,
 	})
 	ctrlErr := make(chan error, 1)
-	go func() { ctrlErr <- ctrl.Start(ctx) }()
+	go func() {
+		if err := waitForDocker(ctx, docker, log); err != nil {
+			ctrlErr <- err
+			return
+		}
+		ctrlErr <- ctrl.Start(ctx)
+	}()
 
 	ips := []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1"), net.ParseIP(cfg.AdvertiseAddr)}
 	names := []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}
@@ -237,8 +243,13 @@ func serve(args []string) error {
 		ctrl.Stop()
 		return fmt.Errorf("API server stopped: %w", err)
 	case err := <-ctrlErr:
-		if err != nil {
-			log.Error("controllers stopped", "err", err)
+		if err != nil && ctx.Err() == nil {
+			// Without controllers nothing would happen: exit, and let the supervisor restart k2d.
+			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer scancel()
+			_ = api.Shutdown(sctx)
+			ctrl.Stop()
+			return fmt.Errorf("cannot start controllers: %w", err)
 		}
 		<-ctx.Done()
 	}
@@ -248,6 +259,27 @@ func serve(args []string) error {
 	_ = api.Shutdown(sctx)
 	ctrl.Stop()
 	return nil
+}
+
+// waitForDocker retries until the Docker engine answers, so that k2d may start before Docker
+// (boot order on a device) and serve /readyz 503 meanwhile.
+func waitForDocker(ctx context.Context, docker *dockerio.Client, log *slog.Logger) error {
+	delay := 500 * time.Millisecond
+	for {
+		err := docker.Negotiate(ctx)
+		if err == nil {
+			return nil
+		}
+		log.Warn("waiting for Docker", "err", err, "retry_in", delay)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		if delay *= 2; delay > 30*time.Second {
+			delay = 30 * time.Second
+		}
+	}
 }
 
 func kubeGitVersion() string {
