@@ -170,6 +170,11 @@ func (c *Controller) Start(ctx context.Context) error {
 	if err := c.ensureDefaultNamespaces(); err != nil {
 		return fmt.Errorf("cannot start controllers: %w", err)
 	}
+	// Status is not persisted: give loaded Namespaces their phase before k2d reports ready.
+	nss, _ := c.c.List(resNS, "")
+	for _, e := range nss {
+		c.setNamespacePhase(e.Meta().GetName())
+	}
 	c.c.Subscribe(c.onChange)
 	since, err := c.resync(ctx)
 	if err != nil {
