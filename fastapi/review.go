@@ -11,17 +11,7 @@ import (
 // the answer says so rather than leave clients guessing.
 func (s *Server) review(ctx *fasthttp.RequestCtx, rp resourcePath) {
 	k := rp.kind
-	body, _, aerr := readBody(ctx, mimeJSON, codec.MimeProtobuf)
-	if aerr != nil {
-		writeError(ctx, aerr)
-		return
-	}
-	o, aerr := parseWriteOptions(ctx)
-	if aerr != nil {
-		writeError(ctx, aerr)
-		return
-	}
-	obj, aerr := decodeBody(ctx, k, body, string(ctx.Request.Header.ContentType()), o)
+	obj, _, aerr := readObject(ctx, k)
 	if aerr != nil {
 		writeError(ctx, aerr)
 		return

@@ -179,19 +179,22 @@ func admit(ctx *fasthttp.RequestCtx, k *codec.Kind, obj, old runtime.Object) *ap
 	return nil
 }
 
-func (s *Server) create(ctx *fasthttp.RequestCtx, rp resourcePath) {
-	k := rp.kind
+// readObject reads the options and the JSON or protobuf object of a create or update.
+func readObject(ctx *fasthttp.RequestCtx, k *codec.Kind) (runtime.Object, writeOptions, *apiError) {
 	o, aerr := parseWriteOptions(ctx)
 	if aerr != nil {
-		writeError(ctx, aerr)
-		return
+		return nil, o, aerr
 	}
 	body, mt, aerr := readBody(ctx, mimeJSON, codec.MimeProtobuf)
 	if aerr != nil {
-		writeError(ctx, aerr)
-		return
+		return nil, o, aerr
 	}
 	obj, aerr := decodeBody(ctx, k, body, mt, o)
+	return obj, o, aerr
+}
+
+func (s *Server) create(ctx *fasthttp.RequestCtx, rp resourcePath) {
+	obj, o, aerr := readObject(ctx, rp.kind)
 	if aerr != nil {
 		writeError(ctx, aerr)
 		return
@@ -236,18 +239,7 @@ func (s *Server) storeCreate(ctx *fasthttp.RequestCtx, rp resourcePath, obj runt
 
 // update answers PUT on the main resource or the status subresource.
 func (s *Server) update(ctx *fasthttp.RequestCtx, rp resourcePath) {
-	k := rp.kind
-	o, aerr := parseWriteOptions(ctx)
-	if aerr != nil {
-		writeError(ctx, aerr)
-		return
-	}
-	body, mt, aerr := readBody(ctx, mimeJSON, codec.MimeProtobuf)
-	if aerr != nil {
-		writeError(ctx, aerr)
-		return
-	}
-	obj, aerr := decodeBody(ctx, k, body, mt, o)
+	obj, o, aerr := readObject(ctx, rp.kind)
 	if aerr != nil {
 		writeError(ctx, aerr)
 		return
