@@ -32,7 +32,21 @@ func Default(obj runtime.Object) {
 		dfltNode(o)
 	case *corev1.Event, *eventsv1.Event:
 		// Neither events API has scheme defaults, and the event strategy sets nothing.
+	default:
+		if f := dfltKinds[reflect.TypeOf(obj)]; f != nil {
+			f(obj)
+		}
 	}
+}
+
+// dfltKinds holds the defaulting of kinds whose rules live in their own files, by Go type;
+// each such file registers its function in an init func.
+var dfltKinds = map[reflect.Type]func(runtime.Object){}
+
+// dfltRegister registers typed defaulting for T.
+func dfltRegister[T runtime.Object](f func(T)) {
+	var zero T
+	dfltKinds[reflect.TypeOf(zero)] = func(obj runtime.Object) { f(obj.(T)) }
 }
 
 // Values the priority admission plugin resolves without any PriorityClass object: the two

@@ -1,9 +1,12 @@
 package codec
 
 import (
+	appsv1 "k8s.io/api/apps/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -102,6 +105,83 @@ var Kinds = []*Kind{
 		Namespaced: true, ShortNames: []string{"ev"}, Verbs: verbsAll,
 		New:     func() runtime.Object { return &eventsv1.Event{} },
 		NewList: func() runtime.Object { return &eventsv1.EventList{} },
+	},
+	{
+		Version: "v1", Resource: "configmaps", Singular: "configmap", Kind: "ConfigMap", ListKind: "ConfigMapList", Namespaced: true,
+		ShortNames: []string{"cm"}, Verbs: verbsAll,
+		New:     func() runtime.Object { return &corev1.ConfigMap{} },
+		NewList: func() runtime.Object { return &corev1.ConfigMapList{} },
+	},
+	{
+		Version: "v1", Resource: "secrets", Singular: "secret", Kind: "Secret", ListKind: "SecretList", Namespaced: true,
+		Verbs:   verbsAll,
+		New:     func() runtime.Object { return &corev1.Secret{} },
+		NewList: func() runtime.Object { return &corev1.SecretList{} },
+	},
+	{
+		Version: "v1", Resource: "serviceaccounts", Singular: "serviceaccount", Kind: "ServiceAccount", ListKind: "ServiceAccountList",
+		Namespaced: true, ShortNames: []string{"sa"}, Verbs: verbsAll,
+		New:     func() runtime.Object { return &corev1.ServiceAccount{} },
+		NewList: func() runtime.Object { return &corev1.ServiceAccountList{} },
+	},
+	{
+		Version: "v1", Resource: "services", Singular: "service", Kind: "Service", ListKind: "ServiceList", Namespaced: true,
+		ShortNames: []string{"svc"}, Categories: []string{"all"}, Verbs: verbsAll,
+		Subresources: []Subresource{{Name: "status", Kind: "Service", Verbs: []string{"get", "patch", "update"}}},
+		New:          func() runtime.Object { return &corev1.Service{} },
+		NewList:      func() runtime.Object { return &corev1.ServiceList{} },
+	},
+	{
+		Version: "v1", Resource: "endpoints", Singular: "endpoints", Kind: "Endpoints", ListKind: "EndpointsList", Namespaced: true,
+		ShortNames: []string{"ep"}, Verbs: verbsAll,
+		New:     func() runtime.Object { return &corev1.Endpoints{} },
+		NewList: func() runtime.Object { return &corev1.EndpointsList{} },
+	},
+	{
+		Version: "v1", Resource: "persistentvolumeclaims", Singular: "persistentvolumeclaim", Kind: "PersistentVolumeClaim",
+		ListKind: "PersistentVolumeClaimList", Namespaced: true, ShortNames: []string{"pvc"}, Verbs: verbsAll,
+		Subresources: []Subresource{{Name: "status", Kind: "PersistentVolumeClaim", Verbs: []string{"get", "patch", "update"}}},
+		New:          func() runtime.Object { return &corev1.PersistentVolumeClaim{} },
+		NewList:      func() runtime.Object { return &corev1.PersistentVolumeClaimList{} },
+	},
+	{
+		Version: "v1", Resource: "persistentvolumes", Singular: "persistentvolume", Kind: "PersistentVolume",
+		ListKind: "PersistentVolumeList", ShortNames: []string{"pv"}, Verbs: verbsAll,
+		Subresources: []Subresource{{Name: "status", Kind: "PersistentVolume", Verbs: []string{"get", "patch", "update"}}},
+		New:          func() runtime.Object { return &corev1.PersistentVolume{} },
+		NewList:      func() runtime.Object { return &corev1.PersistentVolumeList{} },
+	},
+	{
+		Group: "apps", Version: "v1", Resource: "deployments", Singular: "deployment", Kind: "Deployment", ListKind: "DeploymentList",
+		Namespaced: true, ShortNames: []string{"deploy"}, Categories: []string{"all"}, Verbs: verbsAll,
+		Subresources: []Subresource{
+			{Name: "status", Kind: "Deployment", Verbs: []string{"get", "patch", "update"}},
+			{Name: "scale", Kind: "Scale", Group: "autoscaling", Ver: "v1", Verbs: []string{"get", "patch", "update"}},
+		},
+		New:     func() runtime.Object { return &appsv1.Deployment{} },
+		NewList: func() runtime.Object { return &appsv1.DeploymentList{} },
+	},
+	{
+		Group: "apps", Version: "v1", Resource: "replicasets", Singular: "replicaset", Kind: "ReplicaSet", ListKind: "ReplicaSetList",
+		Namespaced: true, ShortNames: []string{"rs"}, Categories: []string{"all"}, Verbs: verbsAll,
+		Subresources: []Subresource{
+			{Name: "status", Kind: "ReplicaSet", Verbs: []string{"get", "patch", "update"}},
+			{Name: "scale", Kind: "Scale", Group: "autoscaling", Ver: "v1", Verbs: []string{"get", "patch", "update"}},
+		},
+		New:     func() runtime.Object { return &appsv1.ReplicaSet{} },
+		NewList: func() runtime.Object { return &appsv1.ReplicaSetList{} },
+	},
+	{
+		Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices", Singular: "endpointslice", Kind: "EndpointSlice",
+		ListKind: "EndpointSliceList", Namespaced: true, Verbs: verbsAll,
+		New:     func() runtime.Object { return &discoveryv1.EndpointSlice{} },
+		NewList: func() runtime.Object { return &discoveryv1.EndpointSliceList{} },
+	},
+	{
+		Group: "storage.k8s.io", Version: "v1", Resource: "storageclasses", Singular: "storageclass", Kind: "StorageClass",
+		ListKind: "StorageClassList", ShortNames: []string{"sc"}, Verbs: verbsAll,
+		New:     func() runtime.Object { return &storagev1.StorageClass{} },
+		NewList: func() runtime.Object { return &storagev1.StorageClassList{} },
 	},
 	{
 		Group: "authorization.k8s.io", Version: "v1", Resource: "selfsubjectaccessreviews", Singular: "selfsubjectaccessreview",

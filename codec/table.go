@@ -66,7 +66,12 @@ func TableRowConditions(k *Kind, obj runtime.Object) []metav1.TableRowCondition 
 	return nil
 }
 
-// tblPrinter is one kind's printer. Adding a kind means adding an entry to tblPrinters.
+// tblKinds holds printers of kinds whose rows live in their own files, by group-resource;
+// each such file registers its printer in an init func. tblPrinters includes them.
+var tblKinds = map[string]*tblPrinter{}
+
+// tblPrinter is one kind's printer. Adding a kind means adding an entry to tblPrinters
+// or, from another file, to tblKinds.
 type tblPrinter struct {
 	columns []metav1.TableColumnDefinition
 	row     func(obj runtime.Object, now time.Time) []any // nil for an object of another type
@@ -106,7 +111,7 @@ var tblPrinters = sync.OnceValue(func() map[string]*tblPrinter {
 		},
 		row: tblEventRow,
 	}
-	return map[string]*tblPrinter{
+	m := map[string]*tblPrinter{
 		"pods": {
 			columns: []metav1.TableColumnDefinition{
 				name,
@@ -146,6 +151,10 @@ var tblPrinters = sync.OnceValue(func() map[string]*tblPrinter {
 		"events":               eventPrinter,
 		"events.events.k8s.io": eventPrinter,
 	}
+	for res, p := range tblKinds {
+		m[res] = p
+	}
+	return m
 })
 
 var tblDefaultColumns = sync.OnceValue(func() []metav1.TableColumnDefinition {

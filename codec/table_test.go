@@ -82,7 +82,7 @@ func TestTableColumns(t *testing.T) {
 		{KindFor("", "v1", "nodes"), "Name Status Roles Age Version *Internal-IP *External-IP *OS-Image *Kernel-Version *Container-Runtime"},
 		{KindFor("", "v1", "events"), "Last_Seen Type Reason Object *Subobject *Source Message *First_Seen *Count *Name"},
 		{KindFor("events.k8s.io", "v1", "events"), "Last_Seen Type Reason Object *Subobject *Source Message *First_Seen *Count *Name"},
-		{&Kind{Version: "v1", Resource: "configmaps", Kind: "ConfigMap"}, "Name Created_At"},
+		{&Kind{Version: "v1", Resource: "limitranges", Kind: "LimitRange"}, "Name Created_At"},
 	}
 	for _, tc := range cases {
 		var names []string
@@ -110,7 +110,7 @@ func TestTableColumns(t *testing.T) {
 }
 
 func TestTableDefaultRow(t *testing.T) {
-	k := &Kind{Version: "v1", Resource: "configmaps", Kind: "ConfigMap"}
+	k := &Kind{Version: "v1", Resource: "limitranges", Kind: "LimitRange"}
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg", CreationTimestamp: metav1.NewTime(time.Date(2024, 5, 1, 14, 0, 0, 0, time.FixedZone("CEST", 2*3600)))}}
 	got := TableRow(k, cm, tableNow)
 	want := []any{"cfg", "2024-05-01T12:00:00Z"}

@@ -167,7 +167,7 @@ func TestInvalidMessage(t *testing.T) {
 
 func TestValidateKindWithoutRules(t *testing.T) {
 	// A kind without registered rules gets the generic metadata checks only.
-	k := &Kind{Version: "v1", Resource: "configmaps", Kind: "ConfigMap", Namespaced: true}
+	k := &Kind{Version: "v1", Resource: "limitranges", Kind: "LimitRange", Namespaced: true}
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "..", Namespace: "default", Labels: map[string]string{"a": "b c"}}}
 	c := Validate(k, cm)
 	if len(c) != 2 || c[0].Field != "metadata.name" || c[0].Message != `Invalid value: "..": may not be '..'` || c[1].Field != "metadata.labels" {
@@ -202,15 +202,15 @@ func TestValidateDoesNotMutate(t *testing.T) {
 func TestValidateWrongType(t *testing.T) {
 	// A handler bug must not crash the server: the wrong type is an internal error.
 	for _, k := range Kinds {
-		c := Validate(k, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x"}})
+		c := Validate(k, &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "x"}})
 		if len(c) != 1 || c[0].Type != "InternalError" {
 			t.Errorf("%s: %+v", k.GroupResource(), c)
 		}
-		c = ValidateUpdate(k, &corev1.ConfigMap{}, &corev1.ConfigMap{})
+		c = ValidateUpdate(k, &corev1.Binding{}, &corev1.Binding{})
 		if len(c) == 0 || c[len(c)-1].Type != "InternalError" {
 			t.Errorf("%s update: %+v", k.GroupResource(), c)
 		}
-		if row := TableRow(k, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, tableNow); len(row) != len(TableColumns(k)) || !slices.Contains(row, any("x")) {
+		if row := TableRow(k, &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, tableNow); len(row) != len(TableColumns(k)) || !slices.Contains(row, any("x")) {
 			t.Errorf("%s row: %v", k.GroupResource(), row)
 		}
 	}

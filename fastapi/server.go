@@ -60,6 +60,15 @@ type Config struct {
 	// Ready reports whether the Docker state has been loaded (for /readyz).
 	Ready func() bool
 	Log   *slog.Logger
+
+	// ServiceCIDR is the range Service ClusterIPs are allocated from, e.g. "10.96.0.0/12";
+	// NodePortRange the range of NodePorts, e.g. "30000-32767".
+	ServiceCIDR   string
+	NodePortRange string
+	// Authenticate resolves a bearer token other than Token (a service account's): it returns
+	// the user name, e.g. "system:serviceaccount:default:default", or ok false. nil accepts
+	// only Token.
+	Authenticate func(token string) (user string, ok bool)
 }
 
 // Server is the Kubernetes API server.

@@ -217,6 +217,9 @@ func (s *Server) storeCreate(ctx *fasthttp.RequestCtx, rp resourcePath, obj runt
 	if aerr := admit(ctx, k, obj, nil); aerr != nil {
 		return nil, aerr
 	}
+	if aerr := s.admitState(ctx, k, obj, nil, o.dryRun); aerr != nil {
+		return nil, aerr
+	}
 	m := obj.(metav1.Object)
 	if o.dryRun {
 		if _, exists := s.cfg.Store.Get(k.GroupResource(), m.GetNamespace(), m.GetName()); exists && m.GetName() != "" {
@@ -279,6 +282,9 @@ func (s *Server) storeUpdate(ctx *fasthttp.RequestCtx, rp resourcePath, obj runt
 	} else {
 		prepareUpdate(obj, cur.Obj)
 		if aerr := admit(ctx, k, obj, cur.Obj); aerr != nil {
+			return nil, aerr
+		}
+		if aerr := s.admitState(ctx, k, obj, cur.Obj, o.dryRun); aerr != nil {
 			return nil, aerr
 		}
 	}

@@ -50,6 +50,23 @@ type Options struct {
 	Workers int
 	// Log receives what only an operator needs; users see status and Events.
 	Log *slog.Logger
+
+	// DataDir is k2d's data directory; the files of configMap, downwardAPI and projected
+	// volumes live under it. "" keeps them under os.TempDir (tests).
+	DataDir string
+	// RunDir is a tmpfs directory for secret volume files and service account tokens, which
+	// must never reach the SD card; "" picks one (see volumes.go).
+	RunDir string
+	// ServiceCIDR is the range Service ClusterIPs come from, e.g. "10.96.0.0/12".
+	ServiceCIDR string
+	// ClusterDomain is the DNS domain of Services, "cluster.local" by default.
+	ClusterDomain string
+	// APIPort is the port k2d's Kubernetes API listens on: the `kubernetes` Service forwards to it.
+	APIPort int
+	// CACert is the PEM CA certificate mounted in pods as the service account's ca.crt.
+	CACert []byte
+	// IssueToken returns a token for a service account, mounted in pods; nil mounts none.
+	IssueToken func(namespace, serviceAccount string) (string, error)
 }
 
 // Controller carries the desired state stored in the cache out on Docker and feeds Docker's
@@ -185,7 +202,34 @@ func (c *Controller) Start(ctx context.Context) error {
 		defer c.wg.Done()
 		c.observe(since)
 	}()
+	if err := c.startAreas(ctx); err != nil {
+		return fmt.Errorf("cannot start controllers: %w", err)
+	}
 	return nil
+}
+
+// startAreas starts the controllers beyond pods and namespaces, each in its own file, once
+// Docker's state is loaded.
+func (c *Controller) startAreas(ctx context.Context) error {
+	c.startGC()
+	c.startWorkloads()
+	c.startConfig()
+	c.startStorage()
+	c.startEndpoints()
+	c.startProbes()
+	return c.startServiceNet(ctx)
+}
+
+// onAreaChange routes a cache change to the other controllers. Like onChange it runs with the
+// cache lock held: handlers only enqueue.
+func (c *Controller) onAreaChange(ev cache.Event) {
+	c.onGCChange(ev)
+	c.onWorkloadChange(ev)
+	c.onConfigChange(ev)
+	c.onStorageChange(ev)
+	c.onEndpointsChange(ev)
+	c.onProbesChange(ev)
+	c.onServiceNetChange(ev)
 }
 
 // connect negotiates the API version with the engine.
@@ -206,6 +250,8 @@ func (c *Controller) connect(ctx context.Context) error {
 // restarted k2d adopts them.
 func (c *Controller) Stop() {
 	c.cancel()
+	c.stopProbes()
+	c.stopServiceNet()
 	c.wg.Wait()
 	c.pods.Close()
 	c.nss.Close()
@@ -229,6 +275,7 @@ func (c *Controller) NodeName() string {
 // onChange routes cache changes to the work queues. It runs with the cache lock held: it only
 // enqueues.
 func (c *Controller) onChange(ev cache.Event) {
+	c.onAreaChange(ev)
 	m := ev.Entry.Meta()
 	switch ev.Resource {
 	case resPods:

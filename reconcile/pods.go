@@ -577,7 +577,11 @@ func (c *Controller) startContainer(ctx context.Context, key string, pod *corev1
 	if res.img.Config != nil {
 		env.ImageUser = res.img.Config.User
 	}
-	spec, err := translate.Container(pod, ctr, kind, index, sb.id(), attempt, env)
+	err := c.prepareVolumes(ctx, pod, ctr, &env)
+	var spec translate.ContainerSpec
+	if err == nil {
+		spec, err = translate.Container(pod, ctr, kind, index, sb.id(), attempt, env)
+	}
 	if err == nil {
 		err = translate.VerifyRunAsNonRoot(pod, ctr, env.ImageUser)
 	}
@@ -702,8 +706,10 @@ func (c *Controller) removeContainers(ctx context.Context, list []container.Summ
 	}
 }
 
-// removePodVolumes removes the Docker volumes (emptyDirs) of a pod uid.
+// removePodVolumes removes the Docker volumes (emptyDirs) and the volume files k2d wrote for a
+// pod uid.
 func (c *Controller) removePodVolumes(ctx context.Context, uid string) {
+	c.cleanupPodFiles(uid)
 	vols, err := c.d.VolumeList(ctx, translate.LabelManaged+"=true", translate.LabelPodUID+"="+uid)
 	if err != nil {
 		return

@@ -10,15 +10,27 @@ var v2Gzip []byte
 //go:embed v3/api__v1.json.gz
 var v3Gzip0 []byte
 
-//go:embed v3/apis__authorization.k8s.io__v1.json.gz
+//go:embed v3/apis__apps__v1.json.gz
 var v3Gzip1 []byte
 
-//go:embed v3/apis__events.k8s.io__v1.json.gz
+//go:embed v3/apis__authorization.k8s.io__v1.json.gz
 var v3Gzip2 []byte
+
+//go:embed v3/apis__discovery.k8s.io__v1.json.gz
+var v3Gzip3 []byte
+
+//go:embed v3/apis__events.k8s.io__v1.json.gz
+var v3Gzip4 []byte
+
+//go:embed v3/apis__storage.k8s.io__v1.json.gz
+var v3Gzip5 []byte
 
 // v3Docs lists the OpenAPI v3 documents by group-version path, sorted.
 var v3Docs = []v3Doc{
 	{path: "api/v1", gz: v3Gzip0},
-	{path: "apis/authorization.k8s.io/v1", gz: v3Gzip1},
-	{path: "apis/events.k8s.io/v1", gz: v3Gzip2},
+	{path: "apis/apps/v1", gz: v3Gzip1},
+	{path: "apis/authorization.k8s.io/v1", gz: v3Gzip2},
+	{path: "apis/discovery.k8s.io/v1", gz: v3Gzip3},
+	{path: "apis/events.k8s.io/v1", gz: v3Gzip4},
+	{path: "apis/storage.k8s.io/v1", gz: v3Gzip5},
 }
