@@ -19,7 +19,7 @@ K2D_DATA_PATH ?= $(HOME)/.k2d
 TEST_TIMEOUT ?= 45m
 BIN := $(CURDIR)/bin/k2d
 
-.PHONY: all build run test e2e unit vet ensure-docker test-images clean bench bench-load armv7
+.PHONY: all build run test e2e unit vet ensure-docker test-images clean bench bench-load armv7 armv6 arm64 arm-check
 
 all: build
 
@@ -54,6 +54,29 @@ unit: vet
 clean:
 	rm -rf bin
 
+# Builds for devices: a static binary, a FROM-scratch image tar (`docker load -i`) and a Debian
+# package with a systemd unit, all in bin/. $(call cross,name,GOARCH,GOARM,image variant,deb arch)
+define cross
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(2) GOARM=$(3) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/k2d-$(1) ./cmd/k2d
+	$(GO) run ./build/armv7/mkimage -binary bin/k2d-$(1) -arch $(2) -variant $(4) -tag k2d/k2d:$(subst +,-,$(VERSION))-$(1) -o bin/k2d-$(1)-image.tar
+	build/armv7/package.sh bin/k2d-$(1) $(5) $(VERSION) bin/k2d_$(1)_$(5).deb
+endef
+
+armv7:
+	$(call cross,armv7,arm,7,v7,armhf)
+
+# Raspberry Pi OS's armhf userland runs ARMv6 code (Pi Zero and Pi 1).
+armv6:
+	$(call cross,armv6,arm,6,v6,armhf)
+
+arm64:
+	$(call cross,arm64,arm64,,v8,arm64)
+
+# What CI checks of the device builds (needs Docker and qemu-user-static).
+arm-check: armv7 arm64
+	build/armv7/check.sh armv7 linux/arm/v7 armhf qemu-arm-static
+	build/armv7/check.sh arm64 linux/arm64/v8 arm64 qemu-aarch64-static
+
 # Another issue: these print what is missing rather than pretend to have run.
-bench bench-load armv7:
+bench bench-load:
 	@echo "make $@: not yet (see the open issues)" >&2; exit 1
