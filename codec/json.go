@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	json "github.com/goccy/go-json"
+	"encoding/json"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -16,8 +16,9 @@ const MaxBodyBytes = 4 << 20
 // ErrEmptyBody is returned when a write carries no body.
 var ErrEmptyBody = errors.New("request body is empty")
 
-// Marshal encodes v as compact JSON.
-func Marshal(v any) ([]byte, error) { return json.Marshal(v) }
+// Marshal encodes v as compact JSON, byte for byte as encoding/json does: with the generated
+// encoders (zz_generated.encode.go) for the types k2d serves, encoding/json for the rest.
+func Marshal(v any) ([]byte, error) { return appendJSON(nil, v) }
 
 // Unmarshal decodes JSON into v. The input is not retained.
 func Unmarshal(data []byte, v any) error {
@@ -33,7 +34,7 @@ func Unmarshal(data []byte, v any) error {
 // EncodeObject encodes obj with apiVersion and kind set from k.
 func EncodeObject(k *Kind, obj runtime.Object) ([]byte, error) {
 	obj.GetObjectKind().SetGroupVersionKind(gvk(k))
-	return json.Marshal(obj)
+	return appendJSON(nil, obj)
 }
 
 // DecodeObject decodes a JSON body into a new object of kind k.

@@ -13,7 +13,8 @@ import (
 
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/system"
-	json "github.com/goccy/go-json"
+
+	"encoding/json"
 	"github.com/valyala/fasthttp"
 )
 
@@ -246,6 +247,8 @@ func (c *Client) send(ctx context.Context, method, path string, q []byte, in, ou
 	}
 	var body []byte
 	if in != nil {
+		// encoding/json, not goccy: goccy's encoder allocates a table sized by the binary's
+		// type section on first use (megabytes), and request bodies are small and rare.
 		b, err := json.Marshal(in)
 		if err != nil {
 			return fmt.Errorf("cannot encode request: %w", err)

@@ -18,7 +18,6 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/strslice"
 	"github.com/docker/docker/api/types/system"
-	gojson "github.com/goccy/go-json"
 )
 
 func TestParseHost(t *testing.T) {
@@ -330,13 +329,13 @@ func TestContainerCreateBody(t *testing.T) {
 		got.NetworkingConfig.EndpointsConfig["k2d-default"].Aliases[0] != "web" {
 		t.Fatalf("engine got %s", raw)
 	}
-	// The goccy encoding must mean exactly what encoding/json's does.
+	// The body must mean exactly what encoding/json writes for the engine's request type.
 	want, _ := json.Marshal(container.CreateRequest{Config: cfg, HostConfig: host, NetworkingConfig: netcfg})
 	var a, b any
 	json.Unmarshal(raw, &a)
 	json.Unmarshal(want, &b)
 	if !reflect.DeepEqual(a, b) {
-		t.Fatalf("goccy encoding differs from encoding/json:\n%s\n%s", raw, want)
+		t.Fatalf("request body differs from encoding/json's:\n%s\n%s", raw, want)
 	}
 }
 
@@ -463,32 +462,38 @@ func TestAPITimestamp(t *testing.T) {
 	}
 }
 
-func TestGoccyDecodesEngineFixtures(t *testing.T) {
-	// Decoding with goccy must agree with encoding/json on real engine answers.
+func TestDecodesEngineFixtures(t *testing.T) {
+	// Real engine answers decode into the engine's types, and the fields k2d reads are set.
 	for _, tc := range []struct {
-		file string
-		new  func() any
+		file  string
+		new   func() any
+		check func(v any) bool
 	}{
-		{"container-inspect.json", func() any { return new(container.InspectResponse) }},
-		{"container-list.json", func() any { return new([]container.Summary) }},
-		{"network-inspect.json", func() any { return new(network.Inspect) }},
-		{"info.json", func() any { return new(system.Info) }},
-		{"image-inspect.json", func() any { return new(image.InspectResponse) }},
+		{"container-inspect.json", func() any { return new(container.InspectResponse) },
+			func(v any) bool {
+				c := v.(*container.InspectResponse)
+				return c.ID != "" && c.State != nil && c.Config != nil
+			}},
+		{"container-list.json", func() any { return new([]container.Summary) },
+			func(v any) bool { l := *v.(*[]container.Summary); return len(l) > 0 && l[0].ID != "" }},
+		{"network-inspect.json", func() any { return new(network.Inspect) },
+			func(v any) bool { return v.(*network.Inspect).ID != "" }},
+		{"info.json", func() any { return new(system.Info) },
+			func(v any) bool { i := v.(*system.Info); return i.Name != "" && i.MemTotal > 0 }},
+		{"image-inspect.json", func() any { return new(image.InspectResponse) },
+			func(v any) bool { return v.(*image.InspectResponse).ID != "" }},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			b, err := os.ReadFile(filepath.Join("testdata", tc.file))
 			if err != nil {
 				t.Fatal(err)
 			}
-			a, e := tc.new(), tc.new()
-			if err := gojson.Unmarshal(b, a); err != nil {
+			v := tc.new()
+			if err := json.Unmarshal(b, v); err != nil {
 				t.Fatal(err)
 			}
-			if err := json.Unmarshal(b, e); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(a, e) {
-				t.Fatalf("goccy and encoding/json disagree on %s", tc.file)
+			if !tc.check(v) {
+				t.Fatalf("%s decoded without the fields k2d reads: %+v", tc.file, v)
 			}
 		})
 	}

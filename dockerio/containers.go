@@ -6,9 +6,9 @@ import (
 	"io"
 	"strconv"
 
+	"encoding/json"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
-	json "github.com/goccy/go-json"
 )
 
 // ContainerCreate creates a container (POST /containers/create) and returns its ID. name may

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
-	json "github.com/goccy/go-json"
+	"encoding/json"
 )
 
 // Sentinel errors. An *Error matches them with errors.Is by its status code, so they work

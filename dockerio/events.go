@@ -6,8 +6,8 @@ import (
 	"io"
 	"time"
 
+	"encoding/json"
 	"github.com/docker/docker/api/types/events"
-	json "github.com/goccy/go-json"
 )
 
 // eventBuffer lets the reader run a little ahead of a busy consumer without holding more

@@ -8,8 +8,8 @@ import (
 	"io"
 	"strings"
 
+	"encoding/json"
 	"github.com/docker/docker/api/types/image"
-	json "github.com/goccy/go-json"
 )
 
 // JSONMessage is one line of the engine's progress stream (image pull and import).

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	json "github.com/goccy/go-json"
+	"encoding/json"
 )
 
 const upperhex = "0123456789ABCDEF"

@@ -3,6 +3,7 @@ package fastapi
 import (
 	"runtime/metrics"
 	"strconv"
+	"strings"
 
 	"github.com/k2d-project/k2d/codec"
 	"github.com/valyala/fasthttp"
@@ -35,7 +36,19 @@ func (s *Server) serveMetrics(ctx *fasthttp.RequestCtx) {
 	inUse := samples[0].Value.Uint64() - samples[1].Value.Uint64()
 	b = append(b, "\n# HELP k2d_go_memory_in_use_bytes Go runtime memory minus released heap.\n# TYPE k2d_go_memory_in_use_bytes gauge\nk2d_go_memory_in_use_bytes "...)
 	b = strconv.AppendUint(b, inUse, 10)
-	b = append(b, '\n')
+	b = append(b, "\n# HELP k2d_go_memory_class_bytes Go runtime memory by class (runtime/metrics /memory/classes).\n# TYPE k2d_go_memory_class_bytes gauge\n"...)
+	for _, d := range metrics.All() {
+		if !strings.HasPrefix(d.Name, "/memory/classes/") || d.Kind != metrics.KindUint64 {
+			continue
+		}
+		one := []metrics.Sample{{Name: d.Name}}
+		metrics.Read(one)
+		b = append(b, `k2d_go_memory_class_bytes{class="`...)
+		b = append(b, strings.TrimSuffix(strings.TrimPrefix(d.Name, "/memory/classes/"), ":bytes")...)
+		b = append(b, `"} `...)
+		b = strconv.AppendUint(b, one[0].Value.Uint64(), 10)
+		b = append(b, '\n')
+	}
 	ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
 	ctx.SetBody(b)
 }
