@@ -19,7 +19,7 @@ K2D_DATA_PATH ?= $(HOME)/.k2d
 TEST_TIMEOUT ?= 45m
 BIN := $(CURDIR)/bin/k2d
 
-.PHONY: all build run test e2e unit vet ensure-docker test-images clean bench bench-load armv7 armv6 arm64 arm-check
+.PHONY: all build run test e2e unit vet ensure-docker test-images clean bench bench-load armv7 armv6 arm64 arm-check budget
 
 all: build
 
@@ -76,6 +76,11 @@ arm64:
 arm-check: armv7 arm64
 	build/armv7/check.sh armv7 linux/arm/v7 armhf qemu-arm-static
 	build/armv7/check.sh arm64 linux/arm64/v8 arm64 qemu-aarch64-static
+
+# Memory budgets under qemu-arm against the real Docker engine (bench/README.md); fails on a
+# breach of the budgets K2D_BUDGET_ENFORCE names (default: all).
+budget: build armv7
+	$(GO) run ./bench/budget -k2d bin/k2d-armv7 -k2d-native bin/k2d
 
 # Another issue: these print what is missing rather than pretend to have run.
 bench bench-load:
