@@ -82,6 +82,10 @@ arm-check: armv7 arm64
 budget: build armv7
 	$(GO) run ./bench/budget -k2d bin/k2d-armv7 -k2d-native bin/k2d
 
-# Another issue: these print what is missing rather than pretend to have run.
-bench bench-load:
+# Go benchmarks of the codec, the cache and the HTTP path over an in-memory listener.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./bench/
+
+# Another issue: this prints what is missing rather than pretend to have run.
+bench-load:
 	@echo "make $@: not yet (see the open issues)" >&2; exit 1

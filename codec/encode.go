@@ -7,7 +7,13 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync"
+	"time"
 	"unicode/utf8"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // encGenerated is set by zz_generated.encode.go (go run ./codec/encgen): it appends the JSON
@@ -16,6 +22,26 @@ var encGenerated func(b []byte, v any) ([]byte, bool)
 
 // encodeError carries a json.Marshaler's failure out of a generated encoder.
 type encodeError struct{ err error }
+
+// encBuffers holds encoding buffers between calls: an object is encoded into a pooled buffer
+// and copied out at its exact size, so the stored JSON carries no spare capacity.
+var encBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// marshal encodes v into a new slice of exactly its length.
+func marshal(v any) ([]byte, error) {
+	bp := encBuffers.Get().(*[]byte)
+	b, err := appendJSON((*bp)[:0], v)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, len(b))
+	copy(out, b)
+	if cap(b) <= 1<<20 { // do not keep buffers of huge lists
+		*bp = b[:0]
+		encBuffers.Put(bp)
+	}
+	return out, nil
+}
 
 // appendJSON appends the JSON of v as encoding/json.Marshal would: generated encoders for the
 // types k2d serves, encoding/json for the rest.
@@ -93,6 +119,49 @@ func appendCompact(b, src []byte) []byte {
 		b = append(b, c)
 	}
 	return b
+}
+
+// appendTime writes what metav1.Time's MarshalJSON writes: null for the zero time, else
+// RFC 3339 in UTC, in seconds.
+func appendTime(b []byte, t *metav1.Time) []byte {
+	if t.IsZero() {
+		return append(b, "null"...)
+	}
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, time.RFC3339)
+	return append(b, '"')
+}
+
+// appendMicroTime writes what metav1.MicroTime's MarshalJSON writes.
+func appendMicroTime(b []byte, t *metav1.MicroTime) []byte {
+	if t.IsZero() {
+		return append(b, "null"...)
+	}
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, metav1.RFC3339Micro)
+	return append(b, '"')
+}
+
+// appendQuantity writes what resource.Quantity's MarshalJSON writes. It calls it: a decoded
+// quantity keeps the text it was parsed from in an unexported field, which MarshalJSON
+// writes as is, and q.String() would cache into the shared object.
+func appendQuantity(b []byte, q *resource.Quantity) []byte {
+	j, err := q.MarshalJSON()
+	if err != nil {
+		panic(encodeError{err})
+	}
+	return append(b, j...)
+}
+
+// appendIntOrString writes what intstr.IntOrString's MarshalJSON writes.
+func appendIntOrString(b []byte, v *intstr.IntOrString) []byte {
+	switch v.Type {
+	case intstr.Int:
+		return strconv.AppendInt(b, int64(v.IntVal), 10)
+	case intstr.String:
+		return appendString(b, v.StrVal)
+	}
+	panic(encodeError{fmt.Errorf("impossible IntOrString.Type")})
 }
 
 // appendAny encodes an interface value (Table cells, raw extensions) with encoding/json.

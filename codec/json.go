@@ -18,7 +18,7 @@ var ErrEmptyBody = errors.New("request body is empty")
 
 // Marshal encodes v as compact JSON, byte for byte as encoding/json does: with the generated
 // encoders (zz_generated.encode.go) for the types k2d serves, encoding/json for the rest.
-func Marshal(v any) ([]byte, error) { return appendJSON(nil, v) }
+func Marshal(v any) ([]byte, error) { return marshal(v) }
 
 // Unmarshal decodes JSON into v. The input is not retained.
 func Unmarshal(data []byte, v any) error {
@@ -34,7 +34,7 @@ func Unmarshal(data []byte, v any) error {
 // EncodeObject encodes obj with apiVersion and kind set from k.
 func EncodeObject(k *Kind, obj runtime.Object) ([]byte, error) {
 	obj.GetObjectKind().SetGroupVersionKind(gvk(k))
-	return appendJSON(nil, obj)
+	return marshal(obj)
 }
 
 // DecodeObject decodes a JSON body into a new object of kind k.

@@ -480,11 +480,11 @@ func encCorev1Event(b []byte, v *corev1.Event) []byte {
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"firstTimestamp\":"...)
-	b = appendMarshaler(b, v.FirstTimestamp)
+	b = appendTime(b, &v.FirstTimestamp)
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"lastTimestamp\":"...)
-	b = appendMarshaler(b, v.LastTimestamp)
+	b = appendTime(b, &v.LastTimestamp)
 	if v.Count != 0 {
 		b = append(b, c)
 		c = ','
@@ -500,7 +500,7 @@ func encCorev1Event(b []byte, v *corev1.Event) []byte {
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"eventTime\":"...)
-	b = appendMarshaler(b, v.EventTime)
+	b = appendMicroTime(b, &v.EventTime)
 	if v.Series != nil {
 		b = append(b, c)
 		c = ','
@@ -603,7 +603,7 @@ func encEventsv1Event(b []byte, v *eventsv1.Event) []byte {
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"eventTime\":"...)
-	b = appendMarshaler(b, v.EventTime)
+	b = appendMicroTime(b, &v.EventTime)
 	if v.Series != nil {
 		b = append(b, c)
 		c = ','
@@ -671,11 +671,11 @@ func encEventsv1Event(b []byte, v *eventsv1.Event) []byte {
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"deprecatedFirstTimestamp\":"...)
-	b = appendMarshaler(b, v.DeprecatedFirstTimestamp)
+	b = appendTime(b, &v.DeprecatedFirstTimestamp)
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"deprecatedLastTimestamp\":"...)
-	b = appendMarshaler(b, v.DeprecatedLastTimestamp)
+	b = appendTime(b, &v.DeprecatedLastTimestamp)
 	if v.DeprecatedCount != 0 {
 		b = append(b, c)
 		c = ','
@@ -2107,7 +2107,7 @@ func encMetav1ObjectMeta(b []byte, v *metav1.ObjectMeta) []byte {
 		b = append(b, c)
 		c = ','
 		b = append(b, "\"creationTimestamp\":"...)
-		b = appendMarshaler(b, v.CreationTimestamp)
+		b = appendTime(b, &v.CreationTimestamp)
 	}
 	if v.DeletionTimestamp != nil {
 		b = append(b, c)
@@ -2116,7 +2116,7 @@ func encMetav1ObjectMeta(b []byte, v *metav1.ObjectMeta) []byte {
 		if v.DeletionTimestamp == nil {
 			b = append(b, "null"...)
 		} else {
-			b = appendMarshaler(b, (*v.DeletionTimestamp))
+			b = appendTime(b, &(*v.DeletionTimestamp))
 		}
 	}
 	if v.DeletionGracePeriodSeconds != nil {
@@ -2685,7 +2685,7 @@ func encCorev1PodSpec(b []byte, v *corev1.PodSpec) []byte {
 				}
 				b = appendString(b, k48)
 				b = append(b, ':')
-				b = appendMarshaler(b, mv48)
+				b = appendQuantity(b, &mv48)
 			}
 			b = append(b, '}')
 		}
@@ -2927,7 +2927,7 @@ func encCorev1PodStatus(b []byte, v *corev1.PodStatus) []byte {
 		if v.StartTime == nil {
 			b = append(b, "null"...)
 		} else {
-			b = appendMarshaler(b, (*v.StartTime))
+			b = appendTime(b, &(*v.StartTime))
 		}
 	}
 	if len(v.InitContainerStatuses) != 0 {
@@ -3035,7 +3035,7 @@ func encCorev1PodStatus(b []byte, v *corev1.PodStatus) []byte {
 				}
 				b = appendString(b, k60)
 				b = append(b, ':')
-				b = appendMarshaler(b, mv60)
+				b = appendQuantity(b, &mv60)
 			}
 			b = append(b, '}')
 		}
@@ -3195,7 +3195,7 @@ func encCorev1NodeStatus(b []byte, v *corev1.NodeStatus) []byte {
 				}
 				b = appendString(b, k65)
 				b = append(b, ':')
-				b = appendMarshaler(b, mv65)
+				b = appendQuantity(b, &mv65)
 			}
 			b = append(b, '}')
 		}
@@ -3215,7 +3215,7 @@ func encCorev1NodeStatus(b []byte, v *corev1.NodeStatus) []byte {
 				}
 				b = appendString(b, k66)
 				b = append(b, ':')
-				b = appendMarshaler(b, mv66)
+				b = appendQuantity(b, &mv66)
 			}
 			b = append(b, '}')
 		}
@@ -3463,7 +3463,7 @@ func encCorev1EventSeries(b []byte, v *corev1.EventSeries) []byte {
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"lastObservedTime\":"...)
-	b = appendMarshaler(b, v.LastObservedTime)
+	b = appendMicroTime(b, &v.LastObservedTime)
 	if c == '{' {
 		b = append(b, '{')
 	}
@@ -3480,7 +3480,7 @@ func encEventsv1EventSeries(b []byte, v *eventsv1.EventSeries) []byte {
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"lastObservedTime\":"...)
-	b = appendMarshaler(b, v.LastObservedTime)
+	b = appendMicroTime(b, &v.LastObservedTime)
 	if c == '{' {
 		b = append(b, '{')
 	}
@@ -3951,7 +3951,7 @@ func encCorev1PersistentVolumeClaimStatus(b []byte, v *corev1.PersistentVolumeCl
 				}
 				b = appendString(b, k86)
 				b = append(b, ':')
-				b = appendMarshaler(b, mv86)
+				b = appendQuantity(b, &mv86)
 			}
 			b = append(b, '}')
 		}
@@ -3988,7 +3988,7 @@ func encCorev1PersistentVolumeClaimStatus(b []byte, v *corev1.PersistentVolumeCl
 				}
 				b = appendString(b, k88)
 				b = append(b, ':')
-				b = appendMarshaler(b, mv88)
+				b = appendQuantity(b, &mv88)
 			}
 			b = append(b, '}')
 		}
@@ -4067,7 +4067,7 @@ func encCorev1PersistentVolumeSpec(b []byte, v *corev1.PersistentVolumeSpec) []b
 				}
 				b = appendString(b, k90)
 				b = append(b, ':')
-				b = appendMarshaler(b, mv90)
+				b = appendQuantity(b, &mv90)
 			}
 			b = append(b, '}')
 		}
@@ -4412,7 +4412,7 @@ func encCorev1PersistentVolumeStatus(b []byte, v *corev1.PersistentVolumeStatus)
 		if v.LastPhaseTransitionTime == nil {
 			b = append(b, "null"...)
 		} else {
-			b = appendMarshaler(b, (*v.LastPhaseTransitionTime))
+			b = appendTime(b, &(*v.LastPhaseTransitionTime))
 		}
 	}
 	if c == '{' {
@@ -5205,7 +5205,7 @@ func encMetav1ManagedFieldsEntry(b []byte, v *metav1.ManagedFieldsEntry) []byte 
 		if v.Time == nil {
 			b = append(b, "null"...)
 		} else {
-			b = appendMarshaler(b, (*v.Time))
+			b = appendTime(b, &(*v.Time))
 		}
 	}
 	if v.FieldsType != "" {
@@ -5250,7 +5250,7 @@ func encCorev1NamespaceCondition(b []byte, v *corev1.NamespaceCondition) []byte 
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"lastTransitionTime\":"...)
-	b = appendMarshaler(b, v.LastTransitionTime)
+	b = appendTime(b, &v.LastTransitionTime)
 	if v.Reason != "" {
 		b = append(b, c)
 		c = ','
@@ -6650,7 +6650,7 @@ func encCorev1ResourceRequirements(b []byte, v *corev1.ResourceRequirements) []b
 				}
 				b = appendString(b, k128)
 				b = append(b, ':')
-				b = appendMarshaler(b, mv128)
+				b = appendQuantity(b, &mv128)
 			}
 			b = append(b, '}')
 		}
@@ -6670,7 +6670,7 @@ func encCorev1ResourceRequirements(b []byte, v *corev1.ResourceRequirements) []b
 				}
 				b = appendString(b, k129)
 				b = append(b, ':')
-				b = appendMarshaler(b, mv129)
+				b = appendQuantity(b, &mv129)
 			}
 			b = append(b, '}')
 		}
@@ -6758,11 +6758,11 @@ func encCorev1PodCondition(b []byte, v *corev1.PodCondition) []byte {
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"lastProbeTime\":"...)
-	b = appendMarshaler(b, v.LastProbeTime)
+	b = appendTime(b, &v.LastProbeTime)
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"lastTransitionTime\":"...)
-	b = appendMarshaler(b, v.LastTransitionTime)
+	b = appendTime(b, &v.LastTransitionTime)
 	if v.Reason != "" {
 		b = append(b, c)
 		c = ','
@@ -6869,7 +6869,7 @@ func encCorev1ContainerStatus(b []byte, v *corev1.ContainerStatus) []byte {
 				}
 				b = appendString(b, k131)
 				b = append(b, ':')
-				b = appendMarshaler(b, mv131)
+				b = appendQuantity(b, &mv131)
 			}
 			b = append(b, '}')
 		}
@@ -7086,7 +7086,7 @@ func encCorev1PodVolumeHealth(b []byte, v *corev1.PodVolumeHealth) []byte {
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"lastTransitionTime\":"...)
-	b = appendMarshaler(b, v.LastTransitionTime)
+	b = appendTime(b, &v.LastTransitionTime)
 	if c == '{' {
 		b = append(b, '{')
 	}
@@ -7117,7 +7117,7 @@ func encCorev1Taint(b []byte, v *corev1.Taint) []byte {
 		if v.TimeAdded == nil {
 			b = append(b, "null"...)
 		} else {
-			b = appendMarshaler(b, (*v.TimeAdded))
+			b = appendTime(b, &(*v.TimeAdded))
 		}
 	}
 	if c == '{' {
@@ -7185,11 +7185,11 @@ func encCorev1NodeCondition(b []byte, v *corev1.NodeCondition) []byte {
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"lastHeartbeatTime\":"...)
-	b = appendMarshaler(b, v.LastHeartbeatTime)
+	b = appendTime(b, &v.LastHeartbeatTime)
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"lastTransitionTime\":"...)
-	b = appendMarshaler(b, v.LastTransitionTime)
+	b = appendTime(b, &v.LastTransitionTime)
 	if v.Reason != "" {
 		b = append(b, c)
 		c = ','
@@ -7473,7 +7473,7 @@ func encCorev1ServicePort(b []byte, v *corev1.ServicePort) []byte {
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"targetPort\":"...)
-	b = appendMarshaler(b, v.TargetPort)
+	b = appendIntOrString(b, &v.TargetPort)
 	if v.NodePort != 0 {
 		b = append(b, c)
 		c = ','
@@ -7551,7 +7551,7 @@ func encMetav1Condition(b []byte, v *metav1.Condition) []byte {
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"lastTransitionTime\":"...)
-	b = appendMarshaler(b, v.LastTransitionTime)
+	b = appendTime(b, &v.LastTransitionTime)
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"reason\":"...)
@@ -7704,7 +7704,7 @@ func encCorev1VolumeResourceRequirements(b []byte, v *corev1.VolumeResourceRequi
 				}
 				b = appendString(b, k144)
 				b = append(b, ':')
-				b = appendMarshaler(b, mv144)
+				b = appendQuantity(b, &mv144)
 			}
 			b = append(b, '}')
 		}
@@ -7724,7 +7724,7 @@ func encCorev1VolumeResourceRequirements(b []byte, v *corev1.VolumeResourceRequi
 				}
 				b = appendString(b, k145)
 				b = append(b, ':')
-				b = appendMarshaler(b, mv145)
+				b = appendQuantity(b, &mv145)
 			}
 			b = append(b, '}')
 		}
@@ -7809,11 +7809,11 @@ func encCorev1PersistentVolumeClaimCondition(b []byte, v *corev1.PersistentVolum
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"lastProbeTime\":"...)
-	b = appendMarshaler(b, v.LastProbeTime)
+	b = appendTime(b, &v.LastProbeTime)
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"lastTransitionTime\":"...)
-	b = appendMarshaler(b, v.LastTransitionTime)
+	b = appendTime(b, &v.LastTransitionTime)
 	if v.Reason != "" {
 		b = append(b, c)
 		c = ','
@@ -7874,7 +7874,7 @@ func encCorev1VolumeHealthStatus(b []byte, v *corev1.VolumeHealthStatus) []byte 
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"lastTransitionTime\":"...)
-	b = appendMarshaler(b, v.LastTransitionTime)
+	b = appendTime(b, &v.LastTransitionTime)
 	if c == '{' {
 		b = append(b, '{')
 	}
@@ -8923,11 +8923,11 @@ func encAppsv1DeploymentCondition(b []byte, v *appsv1.DeploymentCondition) []byt
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"lastUpdateTime\":"...)
-	b = appendMarshaler(b, v.LastUpdateTime)
+	b = appendTime(b, &v.LastUpdateTime)
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"lastTransitionTime\":"...)
-	b = appendMarshaler(b, v.LastTransitionTime)
+	b = appendTime(b, &v.LastTransitionTime)
 	if v.Reason != "" {
 		b = append(b, c)
 		c = ','
@@ -8960,7 +8960,7 @@ func encAppsv1ReplicaSetCondition(b []byte, v *appsv1.ReplicaSetCondition) []byt
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"lastTransitionTime\":"...)
-	b = appendMarshaler(b, v.LastTransitionTime)
+	b = appendTime(b, &v.LastTransitionTime)
 	if v.Reason != "" {
 		b = append(b, c)
 		c = ','
@@ -9369,7 +9369,7 @@ func encCorev1EmptyDirVolumeSource(b []byte, v *corev1.EmptyDirVolumeSource) []b
 		if v.SizeLimit == nil {
 			b = append(b, "null"...)
 		} else {
-			b = appendMarshaler(b, (*v.SizeLimit))
+			b = appendQuantity(b, &(*v.SizeLimit))
 		}
 	}
 	if v.Mode != nil {
@@ -11174,7 +11174,7 @@ func encCorev1NodeAllocatableMappedResources(b []byte, v *corev1.NodeAllocatable
 	if v.Quantity == nil {
 		b = append(b, "null"...)
 	} else {
-		b = appendMarshaler(b, (*v.Quantity))
+		b = appendQuantity(b, &(*v.Quantity))
 	}
 	if c == '{' {
 		b = append(b, '{')
@@ -11196,7 +11196,7 @@ func encCorev1NodeAllocatableOverheadResources(b []byte, v *corev1.NodeAllocatab
 		if v.PerPod == nil {
 			b = append(b, "null"...)
 		} else {
-			b = appendMarshaler(b, (*v.PerPod))
+			b = appendQuantity(b, &(*v.PerPod))
 		}
 	}
 	if v.PerContainer != nil {
@@ -11206,7 +11206,7 @@ func encCorev1NodeAllocatableOverheadResources(b []byte, v *corev1.NodeAllocatab
 		if v.PerContainer == nil {
 			b = append(b, "null"...)
 		} else {
-			b = appendMarshaler(b, (*v.PerContainer))
+			b = appendQuantity(b, &(*v.PerContainer))
 		}
 	}
 	if c == '{' {
@@ -11488,7 +11488,7 @@ func encAppsv1RollingUpdateDeployment(b []byte, v *appsv1.RollingUpdateDeploymen
 		if v.MaxUnavailable == nil {
 			b = append(b, "null"...)
 		} else {
-			b = appendMarshaler(b, (*v.MaxUnavailable))
+			b = appendIntOrString(b, &(*v.MaxUnavailable))
 		}
 	}
 	if v.MaxSurge != nil {
@@ -11498,7 +11498,7 @@ func encAppsv1RollingUpdateDeployment(b []byte, v *appsv1.RollingUpdateDeploymen
 		if v.MaxSurge == nil {
 			b = append(b, "null"...)
 		} else {
-			b = appendMarshaler(b, (*v.MaxSurge))
+			b = appendIntOrString(b, &(*v.MaxSurge))
 		}
 	}
 	if c == '{' {
@@ -11952,7 +11952,7 @@ func encCorev1HTTPGetAction(b []byte, v *corev1.HTTPGetAction) []byte {
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"port\":"...)
-	b = appendMarshaler(b, v.Port)
+	b = appendIntOrString(b, &v.Port)
 	if v.Host != "" {
 		b = append(b, c)
 		c = ','
@@ -12004,7 +12004,7 @@ func encCorev1TCPSocketAction(b []byte, v *corev1.TCPSocketAction) []byte {
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"port\":"...)
-	b = appendMarshaler(b, v.Port)
+	b = appendIntOrString(b, &v.Port)
 	if v.Host != "" {
 		b = append(b, c)
 		c = ','
@@ -12285,7 +12285,7 @@ func encCorev1ContainerStateRunning(b []byte, v *corev1.ContainerStateRunning) [
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"startedAt\":"...)
-	b = appendMarshaler(b, v.StartedAt)
+	b = appendTime(b, &v.StartedAt)
 	if c == '{' {
 		b = append(b, '{')
 	}
@@ -12320,11 +12320,11 @@ func encCorev1ContainerStateTerminated(b []byte, v *corev1.ContainerStateTermina
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"startedAt\":"...)
-	b = appendMarshaler(b, v.StartedAt)
+	b = appendTime(b, &v.StartedAt)
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"finishedAt\":"...)
-	b = appendMarshaler(b, v.FinishedAt)
+	b = appendTime(b, &v.FinishedAt)
 	if v.ContainerID != "" {
 		b = append(b, c)
 		c = ','
@@ -12558,7 +12558,7 @@ func encCorev1ResourceFieldSelector(b []byte, v *corev1.ResourceFieldSelector) [
 	b = append(b, c)
 	c = ','
 	b = append(b, "\"divisor\":"...)
-	b = appendMarshaler(b, v.Divisor)
+	b = appendQuantity(b, &v.Divisor)
 	if c == '{' {
 		b = append(b, '{')
 	}

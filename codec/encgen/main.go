@@ -433,10 +433,23 @@ func (g *gen) nonZero(t reflect.Type, expr string) (string, error) {
 	return "", fmt.Errorf("omitzero on %v is not supported", t)
 }
 
+// special maps the json.Marshaler types of the Kubernetes API that are on every object to
+// allocation-free appenders in codec/encode.go that write what their MarshalJSON writes (the
+// oracle test checks it). Other Marshalers are called and their output compacted.
+var special = map[string]string{
+	"k8s.io/apimachinery/pkg/apis/meta/v1.Time":      "appendTime",
+	"k8s.io/apimachinery/pkg/apis/meta/v1.MicroTime": "appendMicroTime",
+	"k8s.io/apimachinery/pkg/api/resource.Quantity":  "appendQuantity",
+	"k8s.io/apimachinery/pkg/util/intstr.IntOrString": "appendIntOrString",
+}
+
 // value returns statements that append the JSON of expr (of type t) to b. addressable tells
 // whether expr can have its address taken (fields reached through pointers can).
 func (g *gen) value(t reflect.Type, expr string, addressable bool, depth int) (string, error) {
 	ind := strings.Repeat("\t", depth)
+	if fn := special[t.PkgPath()+"."+t.Name()]; fn != "" && t.Kind() == reflect.Struct {
+		return fmt.Sprintf("%sb = %s(b, &%s)\n", ind, fn, expr), nil
+	}
 	// json.Marshaler first, as encoding/json does; a nil pointer is null without a call.
 	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface && t.Implements(marshalerType) {
 		return fmt.Sprintf("%sb = appendMarshaler(b, %s)\n", ind, expr), nil
