@@ -11,6 +11,10 @@
 //	K2D_BUDGET_IDLE_RSS_MIB 12  idle: qemu process RSS minus the hello-world server's RSS
 //	K2D_BUDGET_LOAD_GO_MIB  10  after starting 100 pods: Go runtime memory in use
 //
+// Idle means idle: over K2D_BUDGET_IDLE_WINDOW (60s) of a native k2d with no objects, no
+// watchers and no requests, budget idle_ticks (0 CPU clock ticks) and idle_writes (0 bytes
+// written to storage, /proc/PID/io write_bytes) must hold.
+//
 // K2D_BUDGET_ENFORCE lists the budgets whose breach fails the run (comma separated names:
 // binary, idle_go, idle_rss, load_go; default all). The others are measured and reported.
 package main
@@ -39,7 +43,8 @@ import (
 type budget struct {
 	name, env, what string
 	limitMiB        float64
-	got             float64 // MiB; negative: not measured
+	got             float64 // MiB (ticks, bytes for the idle budgets); negative: not measured
+	unit            string
 }
 
 func main() {
@@ -63,14 +68,15 @@ func main() {
 }
 
 type runner struct {
-	qemu    string
-	settle  time.Duration
-	budgets []*budget
-	notes   []string
+	qemu          string
+	settle        time.Duration
+	budgets       []*budget
+	notes         []string
+	ticks, writes *budget
 }
 
 func (r *runner) add(name, env, what string, def float64) *budget {
-	b := &budget{name: name, env: env, what: what, limitMiB: def, got: -1}
+	b := &budget{name: name, env: env, what: what, limitMiB: def, got: -1, unit: "MiB"}
 	if v := os.Getenv(env); v != "" {
 		if f, err := strconv.ParseFloat(v, 64); err == nil {
 			b.limitMiB = f
@@ -93,6 +99,10 @@ func (r *runner) run(k2dArm, k2dHost string, pods int, image string) error {
 	idleGo := r.add("idle_go", "K2D_BUDGET_IDLE_GO_MIB", "idle: Go memory in use (runtime/metrics)", 6)
 	idleRSS := r.add("idle_rss", "K2D_BUDGET_IDLE_RSS_MIB", "idle: qemu RSS minus hello-world RSS", 12)
 	loadGo := r.add("load_go", "K2D_BUDGET_LOAD_GO_MIB", fmt.Sprintf("%d pods: Go memory in use", pods), 10)
+	r.ticks = r.add("idle_ticks", "K2D_BUDGET_IDLE_TICKS", "native, 60 s idle: CPU clock ticks", 0)
+	r.ticks.unit = "ticks"
+	r.writes = r.add("idle_writes", "K2D_BUDGET_IDLE_WRITES", "native, 60 s idle: bytes written to storage", 0)
+	r.writes.unit = "B"
 
 	fi, err := os.Stat(k2dArm)
 	if err != nil {
@@ -167,7 +177,46 @@ func (r *runner) native(bin, sandbox string) error {
 	}
 	rss, hwm := k.rss()
 	r.note("k2d native (%s), idle: Go in use %.2f MiB, VmRSS %.1f MiB, VmHWM %.1f MiB", bin, float64(inUse)/mib, float64(rss)/mib, float64(hwm)/mib)
+
+	window := 60 * time.Second
+	if v, err := time.ParseDuration(os.Getenv("K2D_BUDGET_IDLE_WINDOW")); err == nil {
+		window = v
+	}
+	k.client.CloseIdleConnections()
+	pid := k.cmd.Process.Pid
+	t0, w0 := cpuTicks(pid), writeBytes(pid)
+	time.Sleep(window)
+	r.ticks.got, r.writes.got = float64(cpuTicks(pid)-t0), float64(writeBytes(pid)-w0)
+	r.note("k2d native, %s idle: %.0f CPU ticks, %.0f bytes written", window, r.ticks.got, r.writes.got)
 	return nil
+}
+
+// cpuTicks is utime+stime of pid in clock ticks (USER_HZ, 100 per second).
+func cpuTicks(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return -1
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	k, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + k
+}
+
+// writeBytes is what pid caused to be written to storage (/proc/PID/io write_bytes).
+func writeBytes(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/io")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "write_bytes: "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return -1
 }
 
 // report prints the table and returns whether an enforced budget was exceeded.
@@ -184,7 +233,7 @@ func (r *runner) report() bool {
 	}
 	failed := false
 	fmt.Println()
-	fmt.Printf("%-10s %-48s %10s %10s  %s\n", "BUDGET", "WHAT", "MEASURED", "LIMIT", "RESULT")
+	fmt.Printf("%-11s %-48s %14s %12s  %s\n", "BUDGET", "WHAT", "MEASURED", "LIMIT", "RESULT")
 	for _, b := range r.budgets {
 		res := "ok"
 		switch {
@@ -196,11 +245,11 @@ func (r *runner) report() bool {
 		case b.got > b.limitMiB:
 			res = "over (not enforced)"
 		}
-		fmt.Printf("%-10s %-48s %7.2f MiB %6.2f MiB  %s\n", b.name, b.what, b.got, b.limitMiB, res)
+		fmt.Printf("%-11s %-48s %8.2f %-5s %6.2f %-5s  %s\n", b.name, b.what, b.got, b.unit, b.limitMiB, b.unit, res)
 	}
 	for _, b := range r.budgets {
 		if b.got > b.limitMiB && enforced[b.name] {
-			fmt.Fprintf(os.Stderr, "budget: %s exceeded: %s is %.2f MiB, the budget is %.2f MiB (%s)\n", b.name, b.what, b.got, b.limitMiB, b.env)
+			fmt.Fprintf(os.Stderr, "budget: %s exceeded: %s is %.2f %s, the budget is %.2f %s (%s)\n", b.name, b.what, b.got, b.unit, b.limitMiB, b.unit, b.env)
 		}
 	}
 	return failed
