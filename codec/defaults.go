@@ -78,7 +78,30 @@ func dfltPod(p *corev1.Pod) {
 		dfltHostNetworkPorts(spec.InitContainers)
 	}
 
-	// SetDefaults_PodSpec.
+	dfltPodSpec(spec)
+	dfltPodAdmission(spec)
+
+	// The pod strategy's PrepareForCreate: a new pod is Pending with a computed QoS class.
+	if p.Status.Phase == "" {
+		p.Status.Phase = corev1.PodPending
+	}
+	if p.Status.QOSClass == "" {
+		p.Status.QOSClass = dfltPodQOS(p)
+	}
+	// ... and a pod with scheduling gates says why it is not scheduled.
+	if len(spec.SchedulingGates) > 0 && !slices.ContainsFunc(p.Status.Conditions, func(c corev1.PodCondition) bool { return c.Type == corev1.PodScheduled }) {
+		p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{
+			Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonSchedulingGated,
+			Message: "Scheduling is blocked due to non-empty scheduling gates",
+		})
+	}
+}
+
+// dfltPodSpec applies SetDefaults_PodSpec and the defaults of every type inside a pod spec
+// (containers, volumes, probes, resource lists). Pods and pod templates (Deployments,
+// ReplicaSets...) share it; what SetDefaults_Pod adds and the admission plugins only apply to
+// pods.
+func dfltPodSpec(spec *corev1.PodSpec) {
 	if spec.DNSPolicy == "" {
 		spec.DNSPolicy = corev1.DNSClusterFirst
 	}
@@ -112,23 +135,6 @@ func dfltPod(p *corev1.Pod) {
 	if spec.Resources != nil {
 		dfltRoundResources(spec.Resources.Limits)
 		dfltRoundResources(spec.Resources.Requests)
-	}
-
-	dfltPodAdmission(spec)
-
-	// The pod strategy's PrepareForCreate: a new pod is Pending with a computed QoS class.
-	if p.Status.Phase == "" {
-		p.Status.Phase = corev1.PodPending
-	}
-	if p.Status.QOSClass == "" {
-		p.Status.QOSClass = dfltPodQOS(p)
-	}
-	// ... and a pod with scheduling gates says why it is not scheduled.
-	if len(spec.SchedulingGates) > 0 && !slices.ContainsFunc(p.Status.Conditions, func(c corev1.PodCondition) bool { return c.Type == corev1.PodScheduled }) {
-		p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{
-			Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonSchedulingGated,
-			Message: "Scheduling is blocked due to non-empty scheduling gates",
-		})
 	}
 }
 

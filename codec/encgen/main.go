@@ -437,9 +437,9 @@ func (g *gen) nonZero(t reflect.Type, expr string) (string, error) {
 // allocation-free appenders in codec/encode.go that write what their MarshalJSON writes (the
 // oracle test checks it). Other Marshalers are called and their output compacted.
 var special = map[string]string{
-	"k8s.io/apimachinery/pkg/apis/meta/v1.Time":      "appendTime",
-	"k8s.io/apimachinery/pkg/apis/meta/v1.MicroTime": "appendMicroTime",
-	"k8s.io/apimachinery/pkg/api/resource.Quantity":  "appendQuantity",
+	"k8s.io/apimachinery/pkg/apis/meta/v1.Time":       "appendTime",
+	"k8s.io/apimachinery/pkg/apis/meta/v1.MicroTime":  "appendMicroTime",
+	"k8s.io/apimachinery/pkg/api/resource.Quantity":   "appendQuantity",
 	"k8s.io/apimachinery/pkg/util/intstr.IntOrString": "appendIntOrString",
 }
 
