@@ -55,6 +55,9 @@ type Options struct {
 	Persisted func(resource string, obj runtime.Object) bool
 	// Limits caps the number of objects of a group-resource; the oldest are evicted (events).
 	Limits map[string]int
+	// Encryption encrypts the persisted files of the resources it covers (Secrets) and
+	// decrypts them on Load; nil writes every object as plain JSON.
+	Encryption *Encryption
 }
 
 // Cache is k2d's in-memory state: every API object by resource, namespace and name, with a
@@ -93,6 +96,7 @@ func New(o Options) (*Cache, error) {
 		if err != nil {
 			return nil, err
 		}
+		d.enc = o.Encryption
 		c.disk = d
 		c.rv = d.rvBase
 	}
@@ -180,7 +184,7 @@ func (c *Cache) Create(k *codec.Kind, obj runtime.Object) (*Entry, error) {
 	if ts := m.GetCreationTimestamp(); ts.IsZero() {
 		m.SetCreationTimestamp(metav1.NewTime(c.now().Truncate(time.Second)))
 	}
-	if m.GetGeneration() == 0 {
+	if m.GetGeneration() == 0 && codec.TracksGeneration(k) {
 		m.SetGeneration(1)
 	}
 	e, err := c.commit(k, res, obj, nil)

@@ -32,6 +32,7 @@ type disk struct {
 	dir      string
 	rvBase   uint64
 	reserved uint64
+	enc      *Encryption // encrypts the resources it covers (Secrets); nil: plain JSON
 }
 
 func openDisk(dir string) (*disk, error) {
@@ -81,6 +82,14 @@ func (d *disk) path(res, ns, name string) string {
 	return filepath.Join(d.dir, "objects", res, ns, name+".json")
 }
 
+// sealKey names an encrypted file's place; its ciphertext is bound to it.
+func sealKey(res, ns, name string) string {
+	if ns == "" {
+		ns = clusterDir
+	}
+	return res + "/" + ns + "/" + name
+}
+
 // persistedForm encodes obj as stored on disk: without resourceVersion and status.
 func persistedForm(k *codec.Kind, obj runtime.Object) ([]byte, error) {
 	cp := obj.DeepCopyObject()
@@ -113,6 +122,11 @@ func (d *disk) write(k *codec.Kind, res string, obj runtime.Object, old *Entry) 
 	p := d.path(res, m.GetNamespace(), m.GetName())
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return 0, fmt.Errorf("cannot create %s: %w", filepath.Dir(p), err)
+	}
+	if d.enc.covers(res) {
+		if data, err = d.enc.seal(data, sealKey(res, m.GetNamespace(), m.GetName())); err != nil {
+			return 0, fmt.Errorf("cannot encrypt %s %q: %w", k.Kind, m.GetName(), err)
+		}
 	}
 	if err := writeAtomic(p, data); err != nil {
 		return 0, fmt.Errorf("cannot persist %s %q: %w", k.Kind, m.GetName(), err)
@@ -200,6 +214,12 @@ func (c *Cache) Load() (skipped []error, err error) {
 				skipped = append(skipped, fmt.Errorf("cannot read %s: %w", p, err))
 				return nil
 			}
+			data, migrate, err := c.disk.unseal(res, p, data)
+			if err != nil {
+				// Kept on disk: with the right key it loads again.
+				skipped = append(skipped, fmt.Errorf("cannot load %s: %w", p, err))
+				return nil
+			}
 			obj, err := codec.DecodeObject(k, data)
 			if err != nil {
 				skipped = append(skipped, fmt.Errorf("cannot decode %s: %w", p, err))
@@ -213,7 +233,15 @@ func (c *Cache) Load() (skipped []error, err error) {
 				skipped = append(skipped, fmt.Errorf("cannot encode %s: %w", p, err))
 				return nil
 			}
-			c.table(res)[key(m.GetNamespace(), m.GetName())] = &Entry{Obj: obj, JSON: enc, RV: c.rv, diskSum: checksum(bytes.TrimSpace(data))}
+			sum := checksum(bytes.TrimSpace(data))
+			if migrate {
+				// Written in plain text before k2d encrypted this resource: encrypt it now.
+				if sum, err = c.disk.write(k, res, obj, nil); err != nil {
+					skipped = append(skipped, fmt.Errorf("cannot encrypt %s: %w", p, err))
+					sum = 0
+				}
+			}
+			c.table(res)[key(m.GetNamespace(), m.GetName())] = &Entry{Obj: obj, JSON: enc, RV: c.rv, diskSum: sum}
 			return nil
 		})
 		if err != nil {
@@ -223,4 +251,33 @@ func (c *Cache) Load() (skipped []error, err error) {
 	c.disk.reserve(c.rv)
 	c.floor = c.rv
 	return skipped, nil
+}
+
+// unseal returns the JSON of a persisted file of res: decrypted when res is encrypted. A plain
+// JSON file of an encrypted resource (written before encryption was enabled) is returned with
+// migrate set, to be encrypted again; an encrypted file without a key, or one that does not
+// decrypt, is an error.
+func (d *disk) unseal(res, path string, data []byte) (plain []byte, migrate bool, err error) {
+	if !d.enc.covers(res) {
+		if isSealed(data) {
+			return nil, false, errors.New("the file is encrypted and no encryption key is configured")
+		}
+		return data, false, nil
+	}
+	if isSealed(data) {
+		rel, err := filepath.Rel(filepath.Join(d.dir, "objects"), path)
+		if err != nil {
+			return nil, false, err
+		}
+		parts := strings.Split(filepath.ToSlash(rel), "/")
+		if len(parts) != 3 {
+			return nil, false, fmt.Errorf("unexpected place of an encrypted file")
+		}
+		plain, err := d.enc.open(data, parts[0]+"/"+parts[1]+"/"+strings.TrimSuffix(parts[2], ".json"))
+		return plain, false, err
+	}
+	if isPlainJSON(data) {
+		return data, true, nil
+	}
+	return nil, false, ErrNotSealed
 }

@@ -11,6 +11,8 @@
 // dir, one file per object, atomically and only when their persisted form (everything but
 // status and resourceVersion) changes. Status changes reach no disk. The rv file reserves
 // blocks of versions so that versions keep increasing across restarts and power cuts.
+// Resources covered by Options.Encryption (Secrets) are written encrypted with AES-256-GCM
+// (crypt.go); a file that does not decrypt is reported by Load and left in place.
 //
 // Caveats: entries are immutable once published; callers deep-copy before changing an
 // object. Subscribers run with the lock held and must only enqueue work. A watcher that falls
