@@ -9,6 +9,10 @@
 // answer at once; the reconcile controllers act on the change. Only logs, exec and attach
 // reach Docker, through Runtime.
 //
+// Auth: the admin bearer token may do anything. A service account token (auth_sa.go, signed
+// by k2d for pods' kube-api-access volumes) authenticates as the service account, which may
+// use discovery, /version, /openapi and self reviews and gets the authorizer's 403 otherwise.
+//
 // Caveats: nothing from a *fasthttp.RequestCtx outlives its handler except through the body
 // stream writer, which copies what it needs first. Server limits live in server.go.
 package fastapi

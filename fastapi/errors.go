@@ -53,7 +53,7 @@ func errConflict(k *codec.Kind, name, msg string) *apiError {
 }
 
 func errInvalid(k *codec.Kind, name string, causes []codec.Cause) *apiError {
-	e := withDetails(newStatus(422, metav1.StatusReasonInvalid, codec.InvalidMessage(k.Kind, name, causes)),
+	e := withDetails(newStatus(422, metav1.StatusReasonInvalid, codec.InvalidMessage(codec.QualifiedKind(k), name, causes)),
 		k.Group, k.Kind, name)
 	for _, c := range causes {
 		e.status.Details.Causes = append(e.status.Details.Causes, metav1.StatusCause{

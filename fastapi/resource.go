@@ -144,6 +144,8 @@ func (s *Server) serveSubresource(ctx *fasthttp.RequestCtx, rp resourcePath, met
 			return
 		}
 		s.podPortForward(ctx, rp)
+	case "scale":
+		s.serveScale(ctx, rp, method) // scale.go
 	default:
 		writeError(ctx, errPathNotFound(string(ctx.Path())))
 	}

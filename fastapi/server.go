@@ -186,6 +186,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if !s.authorized(ctx) {
+		// A service account's token: discovery and self reviews only (auth_sa.go).
+		if user, ok := s.authenticateToken(ctx); ok {
+			s.serveServiceAccount(ctx, path, user)
+			return
+		}
 		writeError(ctx, errUnauthorized())
 		return
 	}

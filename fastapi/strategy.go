@@ -3,7 +3,10 @@ package fastapi
 import (
 	"reflect"
 
+	"github.com/k2d-project/k2d/codec"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
@@ -22,16 +25,36 @@ func prepareCreate(obj runtime.Object) {
 		o.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: qosClass(&o.Spec)}
 	case *corev1.Namespace:
 		o.Status = corev1.NamespaceStatus{Phase: corev1.NamespaceActive}
+	case *appsv1.Deployment:
+		o.Status = appsv1.DeploymentStatus{}
+	case *appsv1.ReplicaSet:
+		o.Status = appsv1.ReplicaSetStatus{}
+	case *corev1.Service:
+		prepareServiceCreate(o) // services.go
+	default:
+		prepareCoreCreate(obj) // strategy_core.go
 	}
 }
 
 // prepareUpdate carries status and identity over from old on an update of the main resource,
 // and bumps generation when the spec changed.
 func prepareUpdate(obj, old runtime.Object) {
+	if svc, ok := obj.(*corev1.Service); ok {
+		if o, ok := old.(*corev1.Service); ok {
+			prepareServiceUpdate(svc, o) // services.go: before the generation check below
+		}
+	}
+	// The server defaults while decoding: compare the defaulted spec, by value (quantities).
+	codec.Default(obj)
 	setField(obj, "Status", getField(old, "Status"))
 	m, om := obj.(metav1.Object), old.(metav1.Object)
 	m.SetGeneration(om.GetGeneration())
-	if spec := getField(obj, "Spec"); spec.IsValid() && !reflect.DeepEqual(spec.Interface(), getField(old, "Spec").Interface()) {
+	if decided := prepareCoreUpdate(obj, old); decided || !codec.TracksGenerationOf(obj) { // strategy_core.go
+		// The kind's own rules decided the generation, or it has none.
+	} else if spec := getField(obj, "Spec"); spec.IsValid() && !equality.Semantic.DeepEqual(spec.Interface(), getField(old, "Spec").Interface()) {
+		m.SetGeneration(om.GetGeneration() + 1)
+	} else if _, ok := obj.(*appsv1.Deployment); ok && !equality.Semantic.DeepEqual(m.GetAnnotations(), om.GetAnnotations()) {
+		// A Deployment's annotations are copied to its ReplicaSets: a change is a new generation.
 		m.SetGeneration(om.GetGeneration() + 1)
 	}
 	m.SetDeletionTimestamp(om.GetDeletionTimestamp())
@@ -46,6 +69,7 @@ func prepareUpdate(obj, old runtime.Object) {
 func prepareStatusUpdate(obj, old runtime.Object) runtime.Object {
 	out := old.DeepCopyObject()
 	setField(out, "Status", getField(obj, "Status"))
+	prepareCoreStatusUpdate(out, old) // strategy_core.go
 	out.(metav1.Object).SetResourceVersion(obj.(metav1.Object).GetResourceVersion())
 	return out
 }

@@ -226,7 +226,9 @@ func (s *Server) storeCreate(ctx *fasthttp.RequestCtx, rp resourcePath, obj runt
 			return nil, errAlreadyExists(k, m.GetName())
 		}
 		m.SetCreationTimestamp(metav1.Now())
-		m.SetGeneration(1)
+		if codec.TracksGeneration(k) {
+			m.SetGeneration(1)
+		}
 		b, err := codec.EncodeObject(k, obj)
 		if err != nil {
 			return nil, errInternal(err)
@@ -279,6 +281,9 @@ func (s *Server) storeUpdate(ctx *fasthttp.RequestCtx, rp resourcePath, obj runt
 	}
 	if rp.sub == "status" {
 		obj = prepareStatusUpdate(obj, cur.Obj)
+		if causes := codec.ValidateStatusUpdate(k, obj, cur.Obj); len(causes) > 0 {
+			return nil, errInvalid(k, rp.name, causes)
+		}
 	} else {
 		prepareUpdate(obj, cur.Obj)
 		if aerr := admit(ctx, k, obj, cur.Obj); aerr != nil {
