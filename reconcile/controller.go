@@ -65,8 +65,9 @@ type Options struct {
 	APIPort int
 	// CACert is the PEM CA certificate mounted in pods as the service account's ca.crt.
 	CACert []byte
-	// IssueToken returns a token for a service account, mounted in pods; nil mounts none.
-	IssueToken func(namespace, serviceAccount string) (string, error)
+	// IssueToken returns a token for a service account bound to a pod, and when it expires;
+	// it is mounted in pods (kube-api-access volumes). nil mounts none.
+	IssueToken func(TokenRequest) (token string, expires time.Time, err error)
 }
 
 // Controller carries the desired state stored in the cache out on Docker and feeds Docker's
@@ -104,6 +105,19 @@ type Controller struct {
 	kicks     map[string]chan struct{} // terminations in progress, by pod key
 	doomed    map[string]string        // container ID -> pod key of observed Pods deleted through the API
 
+	probes  probeManager // readiness, liveness and startup probes (probes.go); its own lock
+	storage storageState // claims, volumes and classes (storage.go); its own lock
+
+	workloads workloads // Deployment and ReplicaSet controllers (workloads.go); its own queues
+
+	cfg configState // volume files and service accounts (volumes.go, serviceaccounts.go); its own lock
+
+	eps atomic.Pointer[endpointsCtl] // Endpoints and EndpointSlices (endpoints.go), set by startEndpoints
+
+	gc gcState // garbage collection by ownerReferences (gc.go); its own lock
+
+	svcNet *serviceNet // the Service data plane (servicenet.go); nil in unit tests, which must not touch the host's network
+
 	// scope limits the namespaces whose Docker objects this controller touches; nil is all.
 	// Tests set it so that they never remove what other k2d instances on the same engine run.
 	scope func(ns string) bool
@@ -111,7 +125,9 @@ type Controller struct {
 
 // New returns a controller; Start runs it.
 func New(c *cache.Cache, d *dockerio.Client, o Options) *Controller {
-	return newController(c, d, o)
+	ctl := newController(c, d, o)
+	ctl.svcNet = ctl.newHostServiceNet()
+	return ctl
 }
 
 func newController(c *cache.Cache, d docker, o Options) *Controller {
@@ -252,6 +268,8 @@ func (c *Controller) Stop() {
 	c.cancel()
 	c.stopProbes()
 	c.stopServiceNet()
+	c.stopWorkloads()
+	c.stopGC()
 	c.wg.Wait()
 	c.pods.Close()
 	c.nss.Close()

@@ -18,6 +18,20 @@
 //     did not create appear as Pods (plain.go), marked with AnnotationSource and never
 //     persisted (Persisted). The Node (node.go) is written from `docker info` at start and on
 //     reconnect; its Ready condition is False while Docker is unreachable.
+//   - Volume files (volumes.go, volumefiles.go): configMap, secret, downwardAPI and projected
+//     volumes are written on the host the way the kubelet's atomic writer does (a timestamped
+//     data dir behind a ..data symlink swapped atomically) and bind-mounted read-only; secret
+//     and projected files only on a tmpfs. A change of what they show enqueues the pods that
+//     mount it on a files worker; tokens are refreshed by one timer per running pod. Every
+//     namespace gets its default ServiceAccount and kube-root-ca.crt (serviceaccounts.go).
+//   - Garbage collection (gc.go): every cache change keeps an index owner uid -> dependents;
+//     objects whose owners are gone (by uid) are deleted, pods gracefully, and the
+//     foregroundDeletion and orphan finalizers a DELETE's propagationPolicy sets are carried out.
+//     At start every object is looked at once.
+//   - Service data plane (servicenet.go, package svcnet): a change of a Service or its Endpoints
+//     enqueues it; the worker puts its ClusterIPs on lo, a proxy per port to the ready
+//     endpoints, its NodePorts and LoadBalancer ports, and sets status.loadBalancer. k2d keeps
+//     kube-dns in kube-system and answers it itself; pods get it as nameserver (podDNS).
 //   - Everything the controllers do or fail to do is reported as Events (events.go), in both
 //     core/v1 and events.k8s.io/v1 form, with repeats folded into a count.
 //   - The API's streams (pods/log, exec, attach) go straight to Docker (streams.go); they are
@@ -29,7 +43,9 @@
 // Caveats:
 //   - Nothing runs at idle: queues start a goroutine only while a key has work and hold no
 //     timers but the back-off, grace-period and retry ones, which end. There is no polling and
-//     no periodic status write.
+//     no periodic status write. The one periodic work is what users ask for: a probe arms one
+//     timer per period, only while its container runs (probes.go), and writes status only
+//     when a verdict changes.
 //   - A cache subscriber runs under the cache lock, so onChange only enqueues; the controller's
 //     own mutex is never held while calling the cache.
 //   - Containers of pods that are not in the cache are removed (a pod deleted while k2d was

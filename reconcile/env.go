@@ -32,6 +32,7 @@ func (c *Controller) envContext(pod *corev1.Pod, sb *inst) translate.EnvContext 
 	if e, ok := c.c.Get(resNodes, "", c.NodeName()); ok {
 		ec.NodeAllocatable = e.Obj.(*corev1.Node).Status.Allocatable
 	}
+	ec.ServiceEnv = c.serviceEnv(pod) // endpoints_env.go
 	ec.Resolve = func(ref *corev1.EnvVarSource) (string, bool, error) {
 		switch {
 		case ref.ConfigMapKeyRef != nil:

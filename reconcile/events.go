@@ -178,7 +178,7 @@ func (r *Recorder) remember(key, nsName string) {
 func (r *Recorder) create(ns, name string, ref corev1.ObjectReference, component, typ, reason, msg string, now time.Time) error {
 	ts := metav1.NewTime(now.Truncate(time.Second))
 	src := corev1.EventSource{Component: component}
-	if component != componentScheduler {
+	if component == componentKubelet || component == componentDocker { // node agents name their host; the scheduler and controllers do not
 		src.Host = r.host
 	}
 	ev := &corev1.Event{

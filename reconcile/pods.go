@@ -194,6 +194,7 @@ func (c *Controller) observed(uid types.UID) translate.Observed {
 	for k, v := range rt.digests {
 		obs.RepoDigests[k] = v
 	}
+	c.prober().verdicts(uid, obs.Containers) // readiness and startup verdicts (probes.go)
 	return obs
 }
 
@@ -314,9 +315,9 @@ func (c *Controller) runPod(ctx context.Context, key string, pod *corev1.Pod, pc
 	for i := range pod.Spec.InitContainers {
 		ic := &pod.Spec.InitContainers[i]
 		if ic.RestartPolicy != nil && *ic.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			// A sidecar: it starts in order, then runs beside the app containers.
+			// A sidecar: it starts in order (past its startup probe), then runs beside the app containers.
 			c.ensureRunning(ctx, key, pod, ic, translate.KindInit, i, sb, pc, &ec, corev1.RestartPolicyAlways)
-			if cur := pc.newest(ic.Name); cur == nil || !cur.running() || cur.sandbox != sb.id() {
+			if cur := pc.newest(ic.Name); cur == nil || !cur.running() || cur.sandbox != sb.id() || !c.probeStarted(pod.UID, ic, cur.id()) {
 				initDone = false
 				break
 			}
@@ -409,7 +410,7 @@ func (c *Controller) startSandbox(ctx context.Context, key string, pod *corev1.P
 		attempt = old.attempt + 1
 	}
 	img := c.sandboxImage()
-	spec := translate.Sandbox(pod, img, c.o.PauseCommand, attempt)
+	spec := translate.SandboxWithDNS(pod, img, c.o.PauseCommand, attempt, c.clusterDNS())
 	id, err := c.create(ctx, spec)
 	if err != nil && isNotFound(err) && c.o.SandboxImage == "" {
 		// Someone removed the sandbox image (docker image prune): build it again.
@@ -584,6 +585,12 @@ func (c *Controller) startContainer(ctx context.Context, key string, pod *corev1
 	}
 	if err == nil {
 		err = translate.VerifyRunAsNonRoot(pod, ctr, env.ImageUser)
+	}
+	if me := (*MountError)(nil); errors.As(err, &me) {
+		// A volume not ready yet (an unbound claim): the kubelet waits in ContainerCreating.
+		c.setWaiting(pod.UID, ctr.Name, translate.ReasonContainerCreating, "")
+		c.rec.Event(podRef(pod, "", false), corev1.EventTypeWarning, "FailedMount", me.Error())
+		return
 	}
 	if err != nil {
 		c.setWaiting(pod.UID, ctr.Name, translate.ReasonCreateContainerConfigError, err.Error())

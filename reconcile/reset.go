@@ -8,18 +8,24 @@ import (
 	"strings"
 
 	"github.com/k2d-project/k2d/dockerio"
+	"github.com/k2d-project/k2d/svcnet"
 	"github.com/k2d-project/k2d/translate"
 )
 
 // Reset removes everything k2d created in Docker, and only that: every container, network
 // and volume labelled io.k2d.managed=true, and the sandbox image of this k2d build. Plain
-// containers and their Pods are left alone.
+// containers and their Pods are left alone. It also removes the Service ClusterIPs k2d put
+// on the loopback interface (labelled lo:k2d).
 func Reset(ctx context.Context, d *dockerio.Client) error {
 	bin := ""
 	if exe, err := os.Executable(); err == nil {
 		bin = exe
 	}
-	return reset(ctx, d, bin)
+	err := reset(ctx, d, bin)
+	if verr := svcnet.RemoveAllVIPs(); verr != nil {
+		err = errors.Join(err, fmt.Errorf("cannot remove the service addresses on lo: %w", verr))
+	}
+	return err
 }
 
 func reset(ctx context.Context, d docker, bin string) error {

@@ -49,12 +49,13 @@
 //     nested Docker runc then fails every start; k2d never goes below 0.
 //   - IPC is always shared between a pod's containers (Kubernetes semantics): the sandbox is
 //     IpcMode "shareable" and containers join it. PID is shared only with shareProcessNamespace.
-//   - DNS: with ClusterFirst the sandbox gets search <ns>.svc.cluster.local svc.cluster.local
-//     cluster.local and ndots:5. On a user network Docker keeps its embedded server 127.0.0.11 as
-//     the only nameserver, and it still answers container names and aliases with those settings
-//     (checked on Docker 20.10, also through the search list). dnsConfig nameservers become the
-//     servers the embedded DNS forwards to. hostNetwork pods get the node's resolv.conf (Docker's
-//     embedded DNS is not reachable from the host namespace).
+//   - DNS: with ClusterFirst the sandbox gets the cluster DNS ClusterIP (SandboxWithDNS), search
+//     <ns>.svc.<domain> svc.<domain> <domain> and ndots:5. On a user network Docker keeps its
+//     embedded server 127.0.0.11 as the only nameserver; it answers container names and aliases
+//     and forwards the rest to the cluster DNS from the pod's network namespace (checked on
+//     Docker 20.10, also through the search list). dnsConfig nameservers are forwarded to as
+//     well. hostNetwork pods get the node's resolv.conf, or with ClusterFirstWithHostNet the
+//     cluster DNS itself (its ClusterIP is a local address of the node).
 //   - Sandbox aliases: the pod name, and with a subdomain <hostname>.<subdomain> and its FQDN,
 //     the names a headless Service gives StatefulSet pods.
 //   - emptyDir: a Docker volume per pod uid with NoCopy (an emptyDir starts empty). Memory medium:

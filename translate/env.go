@@ -27,6 +27,10 @@ type EnvContext struct {
 	// NodeAllocatable answers resourceFieldRef for a limit the container does not set: the
 	// kubelet reports the node's allocatable amount then. Without it such values are "0".
 	NodeAllocatable corev1.ResourceList
+	// ServiceEnv holds the Service variables the kubelet adds (see ServiceEnv): env and
+	// envFrom win over them, $(VAR) references in env values may name them, and they come
+	// after the container's own variables.
+	ServiceEnv map[string]string
 
 	// Resolve returns the value of a configMapKeyRef or secretKeyRef. found is false when the
 	// object or the key does not exist; translate then skips the variable if the reference is
@@ -100,7 +104,7 @@ func containerEnv(pod *corev1.Pod, c *corev1.Container, ec *EnvContext) ([]strin
 	for i := range c.Env {
 		e := &c.Env[i]
 		if e.ValueFrom == nil {
-			set(e.Name, Expand(e.Value, mapLookup(vars)))
+			set(e.Name, Expand(e.Value, serviceLookup(vars, ec.ServiceEnv)))
 			continue
 		}
 		v, ok, err := envValueFrom(pod, c, e, ec)
@@ -111,6 +115,8 @@ func containerEnv(pod *corev1.Pod, c *corev1.Container, ec *EnvContext) ([]strin
 			set(e.Name, v)
 		}
 	}
+
+	order = appendServiceEnv(vars, order, ec.ServiceEnv) // serviceenv.go
 
 	list := make([]string, 0, len(order))
 	for _, k := range order {

@@ -33,12 +33,34 @@ func (s ContainerSpec) CreateRequest() container.CreateRequest {
 // them so that their tmpfs lives as long as the pod, not only while some container runs.
 const sandboxVolumeDir = "/k2d/volumes/"
 
+// ClusterDNS is the cluster DNS Service as pods use it.
+type ClusterDNS struct {
+	// Server is the cluster DNS Service's ClusterIP; "" while none serves: pods then resolve
+	// through Docker's embedded DNS and the node's nameservers only.
+	Server string
+	// Domain is the cluster domain (kubelet --cluster-domain); "" is ClusterDomain.
+	Domain string
+}
+
+func (d ClusterDNS) domain() string {
+	if d.Domain == "" {
+		return ClusterDomain
+	}
+	return d.Domain
+}
+
 // Sandbox translates a pod into its sandbox container: it owns the pod's network namespace
 // (IP, DNS name, hostPorts, /etc/hosts and /etc/resolv.conf), its IPC namespace, and, with
 // shareProcessNamespace, PID 1 of the shared PID namespace. image is k2d's locally built pause
 // image and cmd its command (e.g. ["/k2d", "pause"]); attempt counts sandboxes created before for
-// this pod uid.
+// this pod uid. The pod's DNS uses no cluster DNS server: see SandboxWithDNS.
 func Sandbox(pod *corev1.Pod, image string, cmd []string, attempt int) ContainerSpec {
+	return SandboxWithDNS(pod, image, cmd, attempt, ClusterDNS{})
+}
+
+// SandboxWithDNS is Sandbox for a cluster whose DNS Service is dns: pods of dnsPolicy
+// ClusterFirst (and hostNetwork pods of ClusterFirstWithHostNet) ask it first.
+func SandboxWithDNS(pod *corev1.Pod, image string, cmd []string, attempt int, dns ClusterDNS) ContainerSpec {
 	labels := podLabels(pod.Name, pod.Namespace, string(pod.UID), DockerTypeSandbox, KindSandbox, attempt)
 	cfg := &container.Config{
 		Image:      image,
@@ -72,15 +94,15 @@ func Sandbox(pod *corev1.Pod, image string, cmd []string, attempt int) Container
 		host.NetworkMode = "host"
 		host.UTSMode = "host"
 	} else {
-		hostname, domain := podHostname(pod)
+		hostname, domain := podHostname(pod, dns.domain())
 		cfg.Hostname, cfg.Domainname = hostname, domain
 		host.NetworkMode = container.NetworkMode(NetworkName(pod.Namespace))
 		cfg.ExposedPorts, host.PortBindings = podPorts(pod)
 		net = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
-			NetworkName(pod.Namespace): {Aliases: podAliases(pod, hostname)},
+			NetworkName(pod.Namespace): {Aliases: podAliases(pod, hostname, dns.domain())},
 		}}
 	}
-	host.DNS, host.DNSSearch, host.DNSOptions = podDNS(pod)
+	host.DNS, host.DNSSearch, host.DNSOptions = podDNS(pod, dns)
 
 	for i := range pod.Spec.Volumes {
 		v := &pod.Spec.Volumes[i]
@@ -100,7 +122,7 @@ func Sandbox(pod *corev1.Pod, image string, cmd []string, attempt int) Container
 // podHostname returns the hostname and domain name the kubelet gives a pod: spec.hostname (or
 // hostnameOverride) else the pod name, cut to 63 bytes; with spec.subdomain the domain is
 // <subdomain>.<namespace>.svc.<cluster domain>. With setHostnameAsFQDN the hostname is the FQDN.
-func podHostname(pod *corev1.Pod) (hostname, domain string) {
+func podHostname(pod *corev1.Pod, clusterDomain string) (hostname, domain string) {
 	hostname = pod.Name
 	if pod.Spec.Hostname != "" {
 		hostname = pod.Spec.Hostname
@@ -110,7 +132,7 @@ func podHostname(pod *corev1.Pod) (hostname, domain string) {
 	}
 	hostname = truncateHostname(hostname)
 	if pod.Spec.Subdomain != "" {
-		domain = pod.Spec.Subdomain + "." + pod.Namespace + ".svc." + ClusterDomain
+		domain = pod.Spec.Subdomain + "." + pod.Namespace + ".svc." + clusterDomain
 	}
 	if pod.Spec.SetHostnameAsFQDN != nil && *pod.Spec.SetHostnameAsFQDN && domain != "" {
 		// The kernel holds 64 bytes; the kubelet refuses longer FQDNs, k2d keeps the short name.
@@ -131,38 +153,58 @@ func truncateHostname(h string) string {
 // podAliases are the DNS names the pod answers to on its namespace network: its name, and with
 // a subdomain the names a headless Service would give it (<hostname>.<subdomain> and the FQDN),
 // so StatefulSet pods resolve by their stable names from any pod of the namespace.
-func podAliases(pod *corev1.Pod, hostname string) []string {
+func podAliases(pod *corev1.Pod, hostname, clusterDomain string) []string {
 	aliases := []string{pod.Name}
 	if sub := pod.Spec.Subdomain; sub != "" {
 		host, _, _ := strings.Cut(hostname, ".") // hostname is the FQDN with setHostnameAsFQDN
 		aliases = append(aliases,
 			host+"."+sub,
-			host+"."+sub+"."+pod.Namespace+".svc."+ClusterDomain)
+			host+"."+sub+"."+pod.Namespace+".svc."+clusterDomain)
 	}
 	return aliases
 }
 
-// podDNS returns Docker's Dns, DnsSearch and DnsOptions for the pod's dnsPolicy. On a user
-// network Docker keeps its embedded server (127.0.0.11, which resolves container names and
-// aliases) as the only nameserver; Dns entries become the servers it forwards other names to.
-func podDNS(pod *corev1.Pod) (servers, searches, options []string) {
+// podDNS returns Docker's Dns, DnsSearch and DnsOptions for the pod's dnsPolicy, as the
+// kubelet writes resolv.conf:
+//   - ClusterFirst: the cluster DNS server, the search path <ns>.svc.<domain> svc.<domain>
+//     <domain>, ndots:5. On a user network Docker keeps its embedded server (127.0.0.11, which
+//     also resolves the pod's aliases) as the only nameserver in resolv.conf and forwards what
+//     it does not know to the Dns entries, from the pod's network namespace: the cluster DNS
+//     ClusterIP is reached through the bridge gateway like any Service.
+//   - ClusterFirstWithHostNet: the same; for a hostNetwork pod Docker writes the server into
+//     resolv.conf itself (the ClusterIP is a local address of the node).
+//   - ClusterFirst with hostNetwork, and Default: the node's resolv.conf (Docker's default).
+//   - None: only dnsConfig.
+//
+// dnsConfig nameservers, searches and options are merged in, as the kubelet merges them.
+func podDNS(pod *corev1.Pod, dns ClusterDNS) (servers, searches, options []string) {
 	policy := pod.Spec.DNSPolicy
 	if policy == "" {
 		policy = corev1.DNSClusterFirst
 	}
-	if pod.Spec.HostNetwork && policy != corev1.DNSNone {
-		// Docker's embedded DNS cannot be reached from the host namespace, so ClusterFirst and
-		// ClusterFirstWithHostNet both fall back to the node's resolv.conf (Unsupported notes it).
+	if pod.Spec.HostNetwork && policy == corev1.DNSClusterFirst {
+		policy = corev1.DNSDefault
+	}
+	if pod.Spec.HostNetwork && policy == corev1.DNSClusterFirstWithHostNet && dns.Server == "" {
+		// Without a cluster DNS server a hostNetwork pod has only the node's.
 		policy = corev1.DNSDefault
 	}
 	if policy == corev1.DNSClusterFirst || policy == corev1.DNSClusterFirstWithHostNet {
-		searches = []string{pod.Namespace + ".svc." + ClusterDomain, "svc." + ClusterDomain, ClusterDomain}
+		domain := dns.domain()
+		if dns.Server != "" {
+			servers = []string{dns.Server}
+		}
+		searches = []string{pod.Namespace + ".svc." + domain, "svc." + domain, domain}
 		options = []string{"ndots:5"}
 	}
 	if cfg := pod.Spec.DNSConfig; cfg != nil {
-		servers = append(servers, cfg.Nameservers...)
+		servers = appendUnique(servers, cfg.Nameservers...)
 		searches = appendUnique(searches, cfg.Searches...)
 		options = mergeDNSOptions(options, cfg.Options)
+	}
+	const maxServers = 3 // resolv.conf's limit; the kubelet cuts here too
+	if len(servers) > maxServers {
+		servers = servers[:maxServers]
 	}
 	const maxSearches = 32 // glibc and musl ignore more; the kubelet cuts here too
 	if len(searches) > maxSearches {

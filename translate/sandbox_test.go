@@ -150,6 +150,51 @@ func TestSandboxDNS(t *testing.T) {
 	}
 }
 
+// With a cluster DNS server, ClusterFirst pods ask it first (through Docker's embedded DNS on
+// their network); hostNetwork pods get it only with ClusterFirstWithHostNet.
+func TestSandboxClusterDNS(t *testing.T) {
+	dns := ClusterDNS{Server: "10.96.0.10", Domain: "k2d.internal"}
+	cluster := []string{"shop.svc.k2d.internal", "svc.k2d.internal", "k2d.internal"}
+	cases := []struct {
+		name                     string
+		mutate                   func(*corev1.Pod)
+		servers, search, options []string
+	}{
+		{"default policy", nil, []string{"10.96.0.10"}, cluster, []string{"ndots:5"}},
+		{"ClusterFirstWithHostNet on a pod network", func(p *corev1.Pod) { p.Spec.DNSPolicy = corev1.DNSClusterFirstWithHostNet },
+			[]string{"10.96.0.10"}, cluster, []string{"ndots:5"}},
+		{"Default", func(p *corev1.Pod) { p.Spec.DNSPolicy = corev1.DNSDefault }, nil, nil, nil},
+		{"hostNetwork ClusterFirst is Default", func(p *corev1.Pod) { p.Spec.HostNetwork = true }, nil, nil, nil},
+		{"hostNetwork ClusterFirstWithHostNet", func(p *corev1.Pod) {
+			p.Spec.HostNetwork = true
+			p.Spec.DNSPolicy = corev1.DNSClusterFirstWithHostNet
+		}, []string{"10.96.0.10"}, cluster, []string{"ndots:5"}},
+		{"None ignores the cluster", func(p *corev1.Pod) {
+			p.Spec.DNSPolicy = corev1.DNSNone
+			p.Spec.DNSConfig = &corev1.PodDNSConfig{Nameservers: []string{"1.1.1.1"}}
+		}, []string{"1.1.1.1"}, nil, nil},
+		{"dnsConfig merged, servers capped at 3", func(p *corev1.Pod) {
+			p.Spec.DNSConfig = &corev1.PodDNSConfig{Nameservers: []string{"10.96.0.10", "9.9.9.9", "8.8.8.8", "1.1.1.1"},
+				Options: []corev1.PodDNSConfigOption{{Name: "ndots", Value: ptr("2")}}}
+		}, []string{"10.96.0.10", "9.9.9.9", "8.8.8.8"}, cluster, []string{"ndots:2"}},
+	}
+	for _, c := range cases {
+		sb := SandboxWithDNS(sandboxPod(c.mutate), "p", nil, 0, dns)
+		h := sb.Host
+		if !reflect.DeepEqual(h.DNS, c.servers) || !reflect.DeepEqual(h.DNSSearch, c.search) || !reflect.DeepEqual(h.DNSOptions, c.options) {
+			t.Errorf("%s: dns %q search %q options %q", c.name, h.DNS, h.DNSSearch, h.DNSOptions)
+		}
+	}
+	// The cluster domain also names the pod's subdomain and aliases.
+	sb := SandboxWithDNS(sandboxPod(func(p *corev1.Pod) { p.Spec.Subdomain = "web" }), "p", nil, 0, dns)
+	if sb.Config.Domainname != "web.shop.svc.k2d.internal" {
+		t.Errorf("domain %q", sb.Config.Domainname)
+	}
+	if a := sb.Net.EndpointsConfig[NetworkName("shop")].Aliases; !reflect.DeepEqual(a, []string{"web-0", "web-0.web", "web-0.web.shop.svc.k2d.internal"}) {
+		t.Errorf("aliases %q", a)
+	}
+}
+
 func TestSandboxPorts(t *testing.T) {
 	pod := sandboxPod(func(p *corev1.Pod) {
 		p.Spec.InitContainers = []corev1.Container{{Name: "i", Ports: []corev1.ContainerPort{{ContainerPort: 9000}}}}

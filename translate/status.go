@@ -67,6 +67,9 @@ type ContainerObservation struct {
 	Ready *bool
 	// Started is the startup probe's verdict, with the same nil rule for startupProbe.
 	Started *bool
+	// ProbedID, when set, is the Docker container (instance) Ready and Started are about:
+	// they are ignored for any other instance, so a restarted container starts over unready.
+	ProbedID string
 	// TerminationMessage is the newest instance's termination message (from its message file,
 	// or its log tail with FallbackToLogsOnError), shown once it terminated.
 	TerminationMessage string
@@ -223,6 +226,9 @@ func containsHostIP(list []corev1.HostIP, ip string) bool {
 // true for regular init containers: ready once they exited 0, never restarted after that.
 func containerStatus(spec *corev1.Container, insts []instance, old *corev1.ContainerStatus, obs *Observed, defaultReason string, runToCompletion bool) corev1.ContainerStatus {
 	ob := obs.Containers[spec.Name]
+	if ob.ProbedID != "" && (len(insts) == 0 || insts[0].c.ID != ob.ProbedID) {
+		ob.Ready, ob.Started = nil, nil // verdicts about an earlier instance
+	}
 	st := corev1.ContainerStatus{
 		Name:  spec.Name,
 		Image: spec.Image,

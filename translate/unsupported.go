@@ -31,8 +31,6 @@ func (c Cause) String() string { return c.Field + ": " + c.Message }
 //     namespaces), spec.resources (pod-level resources), spec.resourceClaims and
 //     containers[].resources.claims (dynamic resource allocation), spec.ephemeralContainers,
 //     spec.evictionResponders.
-//   - spec.dnsPolicy ClusterFirstWithHostNet with hostNetwork: Docker's embedded DNS cannot be
-//     reached from the host network namespace, so the pod gets the node's resolv.conf.
 //   - containers[].restartPolicy and restartPolicyRules on app containers (per-container
 //     restart rules); sidecar init containers (restartPolicy Always) are supported.
 //   - containers[].resources for anything but cpu and memory (ephemeral-storage is not
@@ -101,9 +99,6 @@ func Unsupported(pod *corev1.Pod) []Cause {
 	}
 	if len(spec.EvictionResponders) > 0 {
 		add("spec.evictionResponders", "ignored: k2d does not evict pods")
-	}
-	if spec.HostNetwork && spec.DNSPolicy == corev1.DNSClusterFirstWithHostNet {
-		add("spec.dnsPolicy", "ClusterFirstWithHostNet: cluster DNS is not reachable from the host network; the node's resolv.conf is used")
 	}
 	if sc := spec.SecurityContext; sc != nil {
 		if localSeccomp(sc.SeccompProfile) {
