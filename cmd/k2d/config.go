@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/k2d-project/k2d/fastapi"
 )
 
 // config is k2d's configuration: each setting from a flag, else its K2D_* variable, else
@@ -22,6 +24,12 @@ type config struct {
 	DockerHost    string
 	NodeName      string
 	SandboxImage  string
+	ServiceCIDR   string // Service ClusterIPs come from it
+	NodePortRange string // Service NodePorts come from it
+	ClusterDomain string // DNS domain of Services and pods
+
+	RunPath           string // tmpfs directory for secret volume files and tokens; "" picks one
+	EncryptionKeyFile string // key of Secrets at rest; "" keeps one in <data>/pki
 }
 
 func envOr(name, def string) string {
@@ -48,7 +56,21 @@ func parseConfig(name string, args []string) (*config, *flag.FlagSet, error) {
 	fs.StringVar(&c.DockerHost, "docker-host", envOr("DOCKER_HOST", ""), "Docker Engine API address; default unix:///var/run/docker.sock (DOCKER_HOST)")
 	fs.StringVar(&c.NodeName, "node-name", envOr("K2D_NODE_NAME", ""), "name of the Node; default: the Docker host's name (K2D_NODE_NAME)")
 	fs.StringVar(&c.SandboxImage, "sandbox-image", envOr("K2D_SANDBOX_IMAGE", ""), "image of the pod sandbox container; default: built locally from this binary (K2D_SANDBOX_IMAGE)")
+	fs.StringVar(&c.ServiceCIDR, "service-cidr", envOr("K2D_SERVICE_CIDR", fastapi.DefaultServiceCIDR), "range of Service ClusterIPs; the first address is the kubernetes Service's, the tenth the cluster DNS's (K2D_SERVICE_CIDR)")
+	fs.StringVar(&c.NodePortRange, "nodeport-range", envOr("K2D_NODEPORT_RANGE", fastapi.DefaultNodePortRange), "range of Service NodePorts (K2D_NODEPORT_RANGE)")
+	fs.StringVar(&c.ClusterDomain, "cluster-domain", envOr("K2D_CLUSTER_DOMAIN", defaultClusterDomain), "DNS domain of Services and pods, answered by k2d's cluster DNS (K2D_CLUSTER_DOMAIN)")
+	fs.StringVar(&c.RunPath, "run-path", envOr("K2D_RUN_PATH", ""), "tmpfs directory for secret volume files and service account tokens, never written to disk; default: under /run or /dev/shm, whichever is a tmpfs (K2D_RUN_PATH)")
+	fs.StringVar(&c.EncryptionKeyFile, "encryption-key-file", envOr("K2D_ENCRYPTION_KEY_FILE", ""), "file holding the base64 of the 32-byte AES key that encrypts Secrets at rest; default: <data-path>/pki/encryption.key, made on first start (K2D_ENCRYPTION_KEY_FILE)")
 	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	if _, err := fastapi.ParseServiceCIDR(c.ServiceCIDR); err != nil {
+		return nil, nil, err
+	}
+	if _, _, err := fastapi.ParseNodePortRange(c.NodePortRange); err != nil {
+		return nil, nil, err
+	}
+	if c.ClusterDomain, err = checkClusterDomain(c.ClusterDomain); err != nil {
 		return nil, nil, err
 	}
 	if c.Port <= 0 || c.Port > 65535 {

@@ -135,6 +135,22 @@ func loadToken(cfg *config) (string, error) {
 	return tok, nil
 }
 
+// loadEncryption returns the encryption of Secrets at rest, with the key of
+// --encryption-key-file (which must exist) or the one kept in <data>/pki (made on first start).
+func loadEncryption(cfg *config) (*cache.Encryption, error) {
+	var key []byte
+	var err error
+	if cfg.EncryptionKeyFile != "" {
+		key, err = cache.LoadKey(cfg.EncryptionKeyFile)
+	} else {
+		key, err = cache.LoadOrCreateKey(filepath.Join(cfg.DataPath, "pki", "encryption.key"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return cache.NewEncryption(key, "secrets")
+}
+
 func serve(args []string) error {
 	cfg, _, err := parseConfig("serve", args)
 	if err != nil {
@@ -164,10 +180,15 @@ func serve(args []string) error {
 	}
 	defer docker.Close()
 
+	enc, err := loadEncryption(cfg)
+	if err != nil {
+		return err
+	}
 	store, err := cache.New(cache.Options{
-		Dir:       filepath.Join(cfg.DataPath, "state"),
-		Persisted: reconcile.Persisted,
-		Limits:    reconcile.EventLimits,
+		Dir:        filepath.Join(cfg.DataPath, "state"),
+		Persisted:  reconcile.Persisted,
+		Limits:     reconcile.EventLimits,
+		Encryption: enc,
 	})
 	if err != nil {
 		return err
@@ -183,12 +204,37 @@ func serve(args []string) error {
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer cancel()
 
+	ips := []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1"), net.ParseIP(cfg.AdvertiseAddr)}
+	if kip, err := reconcile.KubernetesServiceIP(cfg.ServiceCIDR); err == nil {
+		ips = append(ips, net.IP(kip.AsSlice())) // in-cluster clients dial the kubernetes Service
+	}
+	names := []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc." + cfg.ClusterDomain}
+	if h, err := os.Hostname(); err == nil {
+		names = append(names, h)
+	}
+	certs, err := fastapi.LoadOrCreateCertificates(filepath.Join(cfg.DataPath, "pki"), ips, names)
+	if err != nil {
+		return err
+	}
+	// Service account tokens: signed for pods, accepted from them (never the admin token).
+	saTokens, err := fastapi.LoadOrCreateServiceAccountKey(filepath.Join(cfg.DataPath, "pki"))
+	if err != nil {
+		return err
+	}
+
 	ctrl := reconcile.New(store, docker, reconcile.Options{
 		NodeName:       cfg.NodeName,
 		HostIP:         cfg.AdvertiseAddr,
 		SandboxImage:   cfg.SandboxImage,
 		KubeletVersion: kubeGitVersion(),
 		Log:            log,
+		ServiceCIDR:    cfg.ServiceCIDR,
+		ClusterDomain:  cfg.ClusterDomain,
+		APIPort:        cfg.Port,
+		DataDir:        cfg.DataPath,
+		RunDir:         cfg.RunPath,
+		CACert:         certs.CAPEM,
+		IssueToken:     saTokens.Issue,
 	})
 	ctrlErr := make(chan error, 1)
 	go func() {
@@ -199,15 +245,6 @@ func serve(args []string) error {
 		ctrlErr <- ctrl.Start(ctx)
 	}()
 
-	ips := []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1"), net.ParseIP(cfg.AdvertiseAddr)}
-	names := []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}
-	if h, err := os.Hostname(); err == nil {
-		names = append(names, h)
-	}
-	certs, err := fastapi.LoadOrCreateCertificates(filepath.Join(cfg.DataPath, "pki"), ips, names)
-	if err != nil {
-		return err
-	}
 	port := strconv.Itoa(cfg.Port)
 	local := kubeconfig("https://127.0.0.1:"+port, certs.CAPEM, token)
 	remote := kubeconfig("https://"+net.JoinHostPort(cfg.AdvertiseAddr, port), certs.CAPEM, token)
@@ -227,6 +264,10 @@ func serve(args []string) error {
 		Kubeconfig: func() []byte { return remote },
 		Ready:      ctrl.Ready,
 		Log:        log,
+
+		ServiceCIDR:   cfg.ServiceCIDR,
+		NodePortRange: cfg.NodePortRange,
+		Authenticate:  saTokens.Authenticator(store),
 	})
 	ln, err := net.Listen("tcp", ":"+port)
 	if err != nil {
@@ -341,6 +382,9 @@ func reset(args []string) error {
 	}
 	if err := reconcile.Reset(ctx, docker); err != nil {
 		return err
+	}
+	if err := reconcile.RemoveVolumeFiles(cfg.DataPath, cfg.RunPath); err != nil {
+		return fmt.Errorf("cannot remove volume files: %w", err)
 	}
 	if err := os.RemoveAll(cfg.DataPath); err != nil {
 		return fmt.Errorf("cannot remove %s: %w", cfg.DataPath, err)
