@@ -54,7 +54,7 @@ func main() {
 		qemu    = flag.String("qemu", "qemu-arm-static", "QEMU user-mode emulator for armv7")
 		pods    = flag.Int("pods", 100, "pods started for the load figure")
 		image   = flag.String("image", "k2d-test/busybox:1", "local image the pods run")
-		settle  = flag.Duration("settle", 10*time.Second, "wait before each idle reading")
+		settle  = flag.Duration("settle", 15*time.Second, "wait before each reading (k2d returns free memory 5 s after writes pause)")
 	)
 	flag.Parse()
 	r := &runner{qemu: *qemu, settle: *settle}

@@ -44,7 +44,7 @@ func main() {
 		kubectl = flag.String("kubectl", "kubectl", "kubectl binary")
 		image   = flag.String("image", "k2d-test/busybox:1", "local image the pods run")
 		pods    = flag.Int("pods", 100, "pods in the LIST and RSS figures")
-		dur     = flag.Duration("duration", 2*time.Second, "length of each request run")
+		dur     = flag.Duration("duration", 1500*time.Millisecond, "length of each request run")
 		idle    = flag.Duration("idle", 60*time.Second, "length of each idle window")
 	)
 	flag.Parse()

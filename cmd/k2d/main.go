@@ -193,6 +193,7 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
+	trimAfterBursts(store)
 	skipped, err := store.Load()
 	if err != nil {
 		return err
