@@ -69,6 +69,9 @@ type Config struct {
 	// the user name, e.g. "system:serviceaccount:default:default", or ok false. nil accepts
 	// only Token.
 	Authenticate func(token string) (user string, ok bool)
+	// Activity, when set, is called at the start of every request (k2d unparks its garbage
+	// collector); it must be cheap.
+	Activity func()
 }
 
 // Server is the Kubernetes API server.
@@ -166,6 +169,9 @@ func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
 }
 
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	if s.cfg.Activity != nil {
+		s.cfg.Activity()
+	}
 	path := string(ctx.Path())
 	switch path {
 	case "/healthz", "/livez":

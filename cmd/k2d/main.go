@@ -193,7 +193,9 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	trimAfterBursts(store)
+	idle := newQuiet(realGC)
+	idle.Touch()
+	store.Subscribe(func(cache.Event) { idle.Touch() }) // called with the store's lock held: Touch only arms a timer
 	skipped, err := store.Load()
 	if err != nil {
 		return err
@@ -269,6 +271,7 @@ func serve(args []string) error {
 		ServiceCIDR:   cfg.ServiceCIDR,
 		NodePortRange: cfg.NodePortRange,
 		Authenticate:  saTokens.Authenticator(store),
+		Activity:      idle.Touch,
 	})
 	ln, err := net.Listen("tcp", ":"+port)
 	if err != nil {

@@ -1,31 +1,143 @@
 package main
 
 import (
+	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"sync"
+	"sync/atomic"
 	"time"
-
-	"github.com/k2d-project/k2d/cache"
 )
 
-// trimQuiet is how long the store must see no write before k2d returns its free memory.
-const trimQuiet = 5 * time.Second
+const (
+	// trimQuiet is how long k2d must see no activity (API request, store write) before it
+	// returns its free memory and parks its garbage collector.
+	trimQuiet = 5 * time.Second
+	// parkedHeadroom is how far memory may grow while parked before a collection runs.
+	parkedHeadroom = 4 << 20
+)
 
-// trimAfterBursts returns free memory to the operating system once a burst of writes is
-// over: 100 pods starting leave megabytes of garbage and free heap spans that the runtime
-// would otherwise hand back only slowly, and a 512 MB device wants them back. The timer is
-// armed by writes and fires once when they pause; an idle k2d never wakes up for it.
-func trimAfterBursts(store *cache.Cache) {
-	var mu sync.Mutex
-	var t *time.Timer
-	store.Subscribe(func(cache.Event) {
-		// Called with the store's lock held: only (re)arm the timer.
-		mu.Lock()
-		if t == nil {
-			t = time.AfterFunc(trimQuiet, debug.FreeOSMemory)
-		} else {
-			t.Reset(trimQuiet)
-		}
-		mu.Unlock()
-	})
+// gcRuntime is what quiet changes in the Go runtime; tests replace it.
+type gcRuntime struct {
+	freeOSMemory   func()
+	setGCPercent   func(int) int
+	setMemoryLimit func(int64) int64
+	inUse          func() int64 // memory the runtime holds from the OS, minus what it released
+	afterFunc      func(time.Duration, func()) func() bool
+	onNextGC       func(func()) // runs f once after the next collection
+}
+
+var realGC = gcRuntime{
+	freeOSMemory:   debug.FreeOSMemory,
+	setGCPercent:   debug.SetGCPercent,
+	setMemoryLimit: debug.SetMemoryLimit,
+	inUse:          goInUse,
+	afterFunc: func(d time.Duration, f func()) func() bool {
+		return time.AfterFunc(d, f).Stop
+	},
+	onNextGC: func(f func()) {
+		// An unreachable object (too big for the tiny allocator, which batches objects) whose
+		// cleanup runs once a collection has found it unreachable.
+		runtime.AddCleanup(new([8]int64), func(f func()) { f() }, f)
+	},
+}
+
+// quiet makes an idle k2d really idle. Once no activity has been seen for trimQuiet, it returns
+// free memory to the operating system (a burst of 100 pods starting leaves megabytes behind)
+// and parks the garbage collector: the runtime would otherwise run a forced collection every
+// two minutes, the only thing left that wakes an idle process. Parked, the collector runs only
+// if memory grows by parkedHeadroom (a soft memory limit with GOGC off), so whatever allocates
+// unseen (a probe, a proxied connection) stays bounded, and that collection counts as activity.
+// The first activity unparks it, back to the configured GOGC and memory limit.
+//
+// Touch is called on every API request and store write; when k2d is busy it costs one atomic
+// load. quiet keeps no timer while parked.
+type quiet struct {
+	rt      gcRuntime
+	gcPct   int   // GOGC to restore
+	limit   int64 // memory limit to restore
+	touched atomic.Bool
+
+	mu     sync.Mutex
+	parked bool
+	stop   func() bool // the armed timer, nil when none
+}
+
+func newQuiet(rt gcRuntime) *quiet {
+	q := &quiet{rt: rt}
+	q.gcPct = rt.setGCPercent(100)
+	rt.setGCPercent(q.gcPct)
+	q.limit = rt.setMemoryLimit(-1) // a negative value reads the limit without changing it
+	return q
+}
+
+// Touch records activity: it unparks the collector and arms the quiet timer if needed.
+func (q *quiet) Touch() {
+	if q.touched.Load() {
+		return
+	}
+	q.mu.Lock()
+	q.touched.Store(true)
+	if q.parked {
+		q.parked = false
+		q.rt.setMemoryLimit(q.limit)
+		q.rt.setGCPercent(q.gcPct)
+	}
+	if q.stop == nil {
+		q.stop = q.rt.afterFunc(trimQuiet, q.fire)
+	}
+	q.mu.Unlock()
+}
+
+// fire runs trimQuiet after the timer was armed: if anything was touched since, it waits
+// another trimQuiet; otherwise it trims and parks.
+func (q *quiet) fire() {
+	q.mu.Lock()
+	if q.touched.Swap(false) {
+		q.stop = q.rt.afterFunc(trimQuiet, q.fire)
+		q.mu.Unlock()
+		return
+	}
+	q.stop = nil
+	q.mu.Unlock()
+
+	// A full collection takes milliseconds: not under mu, which a store write may wait for.
+	q.rt.freeOSMemory()
+	inUse := q.rt.inUse()
+	if q.gcPct < 0 || inUse <= 0 {
+		return // GOGC=off by the user's choice, or no reading: leave the collector as it is
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.touched.Load() || q.stop != nil {
+		return // touched meanwhile: the timer is armed again
+	}
+	limit := inUse + parkedHeadroom
+	if q.limit < limit {
+		limit = q.limit
+	}
+	q.rt.setMemoryLimit(limit)
+	q.rt.setGCPercent(-1)
+	q.parked = true
+	// Memory grew by parkedHeadroom unseen: something works, so collect as usual until it is
+	// quiet again rather than hold a limit that live data could outgrow.
+	q.rt.onNextGC(q.Touch)
+}
+
+// Parked reports whether the collector is parked.
+func (q *quiet) Parked() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.parked
+}
+
+// goInUse is the memory the Go runtime holds from the OS and has not released: the figure its
+// soft memory limit is compared with.
+func goInUse() int64 {
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 || s[1].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return int64(s[0].Value.Uint64() - s[1].Value.Uint64())
 }
