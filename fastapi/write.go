@@ -275,6 +275,9 @@ func (s *Server) storeUpdate(ctx *fasthttp.RequestCtx, rp resourcePath, obj runt
 	m := obj.(metav1.Object)
 	if rv := m.GetResourceVersion(); rv != "" && rv != strconv.FormatUint(cur.RV, 10) {
 		return nil, errConflict(k, rp.name, (&cache.ConflictError{Resource: k.GroupResource(), Name: rp.name}).Error())
+	} else if rv == "" {
+		// An unconditional update applies to the current object, as the storage layer does.
+		m.SetResourceVersion(strconv.FormatUint(cur.RV, 10))
 	}
 	if uid := m.GetUID(); uid != "" && uid != cur.Meta().GetUID() {
 		return nil, errConflict(k, rp.name, fmt.Sprintf("Precondition failed: UID in precondition: %s, UID in object meta: %s", uid, cur.Meta().GetUID()))
