@@ -380,9 +380,16 @@ func TestStorageClaimWaits(t *testing.T) {
 			p.Status.ContainerStatuses[0].State.Waiting.Reason != "ContainerCreating" {
 			return fmt.Errorf("want ContainerCreating: %s", describePod(p))
 		}
-		out := kubectlOK(t, "get", "events", "-n", ns, "--field-selector", "involvedObject.name=early,reason=FailedMount", "-o", "jsonpath={.items[*].message}")
-		if !strings.Contains(out, `persistentvolumeclaims "later" not found`) {
-			return fmt.Errorf("FailedMount events: %q", out)
+		var evs corev1.EventList
+		kubectlJSON(t, &evs, "get", "events", "-n", ns, "--field-selector", "involvedObject.name=early")
+		var msgs []string
+		for _, ev := range evs.Items {
+			if ev.Reason == "FailedMount" && ev.Type == corev1.EventTypeWarning {
+				msgs = append(msgs, ev.Message)
+			}
+		}
+		if !strings.Contains(strings.Join(msgs, "\n"), `persistentvolumeclaims "later" not found`) {
+			return fmt.Errorf("FailedMount events: %q", msgs)
 		}
 		return nil
 	})

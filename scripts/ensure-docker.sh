@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ensure-docker.sh makes sure a Docker engine answers `docker info` and that the tools the tests
 # use are installed: docker.io (dockerd and the docker CLI), busybox-static (the test image is
-# made from it) and script(1) (a TTY for `kubectl exec -it`). It is idempotent: on a machine that
+# made from it), script(1) (a TTY for `kubectl exec -it`), and docker-registry and htpasswd
+# (a local registry for the image-pull tests). It is idempotent: on a machine that
 # already has all of them it only checks. Made for Debian 12 as root (CI runs it in a fresh clone
 # where no dockerd runs); as another user it uses `sudo -n` when it must install or start something.
 #
@@ -74,6 +75,16 @@ fi
 if ! command -v script >/dev/null 2>&1; then
 	apt_install bsdutils
 	command -v script >/dev/null 2>&1 || die "script(1) is still missing after installing bsdutils"
+fi
+# The image-pull tests (e2e/pullsecret_test.go) run a local registry with htpasswd auth:
+# Debian's docker-registry, and htpasswd (apache2-utils) for its bcrypt password file.
+registry_pkgs=()
+[ -x /usr/bin/docker-registry ] || command -v docker-registry >/dev/null 2>&1 || registry_pkgs+=(docker-registry)
+command -v htpasswd >/dev/null 2>&1 || registry_pkgs+=(apache2-utils)
+if [ ${#registry_pkgs[@]} -gt 0 ]; then
+	apt_install "${registry_pkgs[@]}"
+	[ -x /usr/bin/docker-registry ] || die "docker-registry is still missing after installing it"
+	command -v htpasswd >/dev/null 2>&1 || die "htpasswd is still missing after installing apache2-utils"
 fi
 
 # 2. The engine.
