@@ -316,3 +316,17 @@ func writeKeyPair(t *testing.T) (crt, key string) {
 	}
 	return crt, key
 }
+
+// TestReplaceWithoutResourceVersion: `kubectl replace -f` of a manifest that carries no
+// resourceVersion replaces the current object, as on a cluster.
+func TestReplaceWithoutResourceVersion(t *testing.T) {
+	start(t)
+	ns := newNamespace(t, "replace")
+	kubectlOK(t, "-n", ns, "create", "configmap", "plc", "--from-literal=line=1")
+	kubectlInOK(t, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plc\ndata:\n  line: \"2\"\n", "-n", ns, "replace", "-f", "-")
+	var cm corev1.ConfigMap
+	kubectlJSON(t, &cm, "-n", ns, "get", "cm", "plc")
+	if cm.Data["line"] != "2" {
+		t.Fatalf("after kubectl replace: data %v", cm.Data)
+	}
+}
