@@ -39,6 +39,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/k2d-project/k2d/bench/internal/procfs"
 )
 
 type budget struct {
@@ -185,80 +187,15 @@ func (r *runner) native(bin, sandbox string) error {
 	}
 	k.client.CloseIdleConnections()
 	pid := k.cmd.Process.Pid
-	c0, s0, w0 := cpuNanos(pid), switches(pid), writeBytes(pid)
+	c0, s0, w0 := procfs.CPUNanos(pid), procfs.Switches(pid), procfs.WriteBytes(pid)
 	time.Sleep(window)
-	used := cpuNanos(pid) - c0
-	// Whole ticks of the CPU time used in the window. Differences of /proc/PID/stat's
-	// utime+stime would count a tick whenever the process's running total crosses a 10 ms
-	// boundary, so 0.1 ms of work could read as a tick; the scheduler's nanosecond figures do not.
-	r.ticks.got = float64(used / tickNanos)
-	r.writes.got = float64(writeBytes(pid) - w0)
+	used := procfs.CPUNanos(pid) - c0
+	// Whole ticks of the CPU time used in the window, from nanoseconds (procfs.CPUNanos).
+	r.ticks.got = float64(used / procfs.TickNanos)
+	r.writes.got = float64(procfs.WriteBytes(pid) - w0)
 	r.note("k2d native, %s idle: %.3f ms of CPU (%.0f ticks), %d context switches, %.0f bytes written",
-		window, float64(used)/1e6, r.ticks.got, switches(pid)-s0, r.writes.got)
+		window, float64(used)/1e6, r.ticks.got, procfs.Switches(pid)-s0, r.writes.got)
 	return nil
-}
-
-// tickNanos is one clock tick (USER_HZ is 100 on Linux).
-const tickNanos = int64(10 * time.Millisecond)
-
-// cpuNanos is the CPU time all of pid's threads have run, in nanoseconds: the sum of the
-// first field of /proc/PID/task/*/schedstat. The Go runtime does not end its threads, so the
-// sum only grows.
-func cpuNanos(pid int) int64 {
-	var sum int64
-	for _, f := range taskFiles(pid, "schedstat") {
-		if fields := strings.Fields(f); len(fields) > 0 {
-			n, _ := strconv.ParseInt(fields[0], 10, 64)
-			sum += n
-		}
-	}
-	return sum
-}
-
-// switches is how often pid's threads were switched out: the sum of voluntary_ctxt_switches
-// and nonvoluntary_ctxt_switches of /proc/PID/task/*/status. Each wake-up costs at least one.
-func switches(pid int) int64 {
-	var sum int64
-	for _, f := range taskFiles(pid, "status") {
-		for _, line := range strings.Split(f, "\n") {
-			if fields := strings.Fields(line); len(fields) == 2 && strings.HasSuffix(fields[0], "ctxt_switches:") {
-				n, _ := strconv.ParseInt(fields[1], 10, 64)
-				sum += n
-			}
-		}
-	}
-	return sum
-}
-
-// taskFiles reads file of each of pid's threads.
-func taskFiles(pid int, file string) []string {
-	dir := "/proc/" + strconv.Itoa(pid) + "/task"
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, e := range ents {
-		if b, err := os.ReadFile(filepath.Join(dir, e.Name(), file)); err == nil {
-			out = append(out, string(b))
-		}
-	}
-	return out
-}
-
-// writeBytes is what pid caused to be written to storage (/proc/PID/io write_bytes).
-func writeBytes(pid int) int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/io")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "write_bytes: "); ok {
-			n, _ := strconv.ParseInt(v, 10, 64)
-			return n
-		}
-	}
-	return -1
 }
 
 // report prints the table and returns whether an enforced budget was exceeded.
@@ -352,7 +289,7 @@ func (r *runner) helloRSS(bin string) (int64, error) {
 		return 0, err
 	}
 	time.Sleep(r.settle)
-	rss, _ := procRSS(cmd.Process.Pid)
+	rss, _ := procfs.Mem(cmd.Process.Pid)
 	return rss, nil
 }
 
@@ -498,7 +435,7 @@ func (k *k2d) goInUseOnce() (int64, error) {
 	return 0, errors.New("/metrics has no k2d_go_memory_in_use_bytes")
 }
 
-func (k *k2d) rss() (rss, hwm int64) { return procRSS(k.cmd.Process.Pid) }
+func (k *k2d) rss() (rss, hwm int64) { return procfs.Mem(k.cmd.Process.Pid) }
 
 func (k *k2d) startPods(n int, image string) error {
 	ns := "budget"
@@ -561,27 +498,6 @@ func (k *k2d) stop(native string) {
 	}
 	k.log.Close()
 	os.RemoveAll(k.data)
-}
-
-func procRSS(pid int) (rss, hwm int64) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0, 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		v, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "VmRSS:":
-			rss = v << 10
-		case "VmHWM:":
-			hwm = v << 10
-		}
-	}
-	return rss, hwm
 }
 
 func freePort() (int, error) {

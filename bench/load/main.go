@@ -36,6 +36,8 @@ import (
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
+
+	"github.com/k2d-project/k2d/bench/internal/procfs"
 )
 
 func main() {
@@ -86,7 +88,7 @@ func (s *scenario) run() error {
 	if err := s.startK2D(); err != nil {
 		return err
 	}
-	rss, _ := procMem(s.cmd.Process.Pid)
+	rss, _ := procfs.Mem(s.cmd.Process.Pid)
 	s.add("RSS idle, no objects", "%.1f MiB", float64(rss)/(1<<20))
 
 	if _, code, err := s.do("POST", "/api/v1/namespaces", `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"`+ns+`"}}`); err != nil || code != 201 {
@@ -104,7 +106,7 @@ func (s *scenario) run() error {
 	}
 	s.add(fmt.Sprintf("%d pods created and Running", s.pods), "%.1f s", time.Since(t0).Seconds())
 	time.Sleep(2 * time.Second)
-	rss, _ = procMem(s.cmd.Process.Pid)
+	rss, _ = procfs.Mem(s.cmd.Process.Pid)
 	s.add(fmt.Sprintf("RSS with %d pods", s.pods), "%.1f MiB", float64(rss)/(1<<20))
 
 	const tableAccept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
@@ -140,12 +142,12 @@ func (s *scenario) run() error {
 	// Let the removals of the pods' containers, their Docker events and the runtime's return of
 	// the freed heap to the OS finish: the window measures a k2d with nothing to do.
 	time.Sleep(15 * time.Second)
-	ticks, written := s.idleWindow()
-	s.add(fmt.Sprintf("CPU over %s idle, no watches", s.idle), "%.2f s (%d ticks), disk writes %d B", float64(ticks)/100, ticks, written)
+	cpu, written := s.idleWindow()
+	s.add(fmt.Sprintf("CPU over %s idle, no watches", s.idle), "%.2f ms (%d ticks), disk writes %d B", float64(cpu)/1e6, int64(cpu)/procfs.TickNanos, written)
 	stop := s.openWatches(10)
-	ticks, written = s.idleWindow()
+	cpu, written = s.idleWindow()
 	stop()
-	s.add(fmt.Sprintf("CPU over %s idle, 10 watches (bookmarks on)", s.idle), "%.2f s (%d ticks), disk writes %d B", float64(ticks)/100, ticks, written)
+	s.add(fmt.Sprintf("CPU over %s idle, 10 watches (bookmarks on)", s.idle), "%.2f ms (%d ticks), disk writes %d B", float64(cpu)/1e6, int64(cpu)/procfs.TickNanos, written)
 	s.add("scenario duration", "%.0f s", time.Since(s.start).Seconds())
 	return nil
 }
@@ -397,12 +399,13 @@ func (s *scenario) openWatches(n int) func() {
 	return func() { cancel(); tr.CloseIdleConnections() }
 }
 
-// idleWindow returns the CPU ticks k2d used and the bytes it wrote over s.idle.
-func (s *scenario) idleWindow() (ticks int64, written int64) {
+// idleWindow returns the CPU time k2d used (nanoseconds, procfs.CPUNanos) and the bytes it
+// wrote over s.idle.
+func (s *scenario) idleWindow() (cpu time.Duration, written int64) {
 	pid := s.cmd.Process.Pid
-	t0, w0 := cpuTicks(pid), writeBytes(pid)
+	c0, w0 := procfs.CPUNanos(pid), procfs.WriteBytes(pid)
 	time.Sleep(s.idle)
-	return cpuTicks(pid) - t0, writeBytes(pid) - w0
+	return time.Duration(procfs.CPUNanos(pid) - c0), procfs.WriteBytes(pid) - w0
 }
 
 func (s *scenario) waitRunning(n int, d time.Duration) error {
@@ -457,55 +460,6 @@ func (s *scenario) print() {
 		fmt.Fprintf(w, "%s\t%s\n", r.what, r.value)
 	}
 	w.Flush()
-}
-
-// cpuTicks is utime+stime of pid in clock ticks (USER_HZ, 100 per second on Linux).
-func cpuTicks(pid int) int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	k, _ := strconv.ParseInt(f[12], 10, 64)
-	return u + k
-}
-
-// writeBytes is what pid caused to be written to storage (/proc/PID/io write_bytes).
-func writeBytes(pid int) int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/io")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "write_bytes: "); ok {
-			n, _ := strconv.ParseInt(v, 10, 64)
-			return n
-		}
-	}
-	return 0
-}
-
-func procMem(pid int) (rss, hwm int64) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0, 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		v, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "VmRSS:":
-			rss = v << 10
-		case "VmHWM:":
-			hwm = v << 10
-		}
-	}
-	return rss, hwm
 }
 
 func freePort() (int, error) {
