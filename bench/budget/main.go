@@ -166,6 +166,9 @@ func (r *runner) run(k2dArm, k2dHost string, pods int, image string) error {
 	return nil
 }
 
+// quietTail is how long k2d may still work after the last request (see native).
+const quietTail = 35 * time.Second
+
 // native runs the native binary idle, for the amd64 figures the README quotes.
 func (r *runner) native(bin, sandbox string) error {
 	k, err := startK2D("", bin, sandbox)
@@ -186,6 +189,10 @@ func (r *runner) native(bin, sandbox string) error {
 		window = v
 	}
 	k.client.CloseIdleConnections()
+	// Idle starts when k2d has finished reacting to the last request: it returns its free
+	// memory and parks its collector 5 to 10 s after it, and closes idle Docker connections
+	// 30 s after its last Docker call.
+	time.Sleep(quietTail)
 	pid := k.cmd.Process.Pid
 	c0, s0, w0 := procfs.CPUNanos(pid), procfs.Switches(pid), procfs.WriteBytes(pid)
 	time.Sleep(window)

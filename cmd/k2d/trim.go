@@ -60,6 +60,7 @@ type quiet struct {
 
 	mu     sync.Mutex
 	parked bool
+	parks  int         // parks so far: a collection counts only while its park lasts
 	stop   func() bool // the armed timer, nil when none
 }
 
@@ -119,9 +120,23 @@ func (q *quiet) fire() {
 	q.rt.setMemoryLimit(limit)
 	q.rt.setGCPercent(-1)
 	q.parked = true
+	q.parks++
 	// Memory grew by parkedHeadroom unseen: something works, so collect as usual until it is
 	// quiet again rather than hold a limit that live data could outgrow.
-	q.rt.onNextGC(q.Touch)
+	park := q.parks
+	q.rt.onNextGC(func() { q.collected(park) })
+}
+
+// collected runs after the first collection that followed park number park. Only a
+// collection while that park lasts is activity: the sentinel of an earlier park is found by
+// the collection that starts the next one.
+func (q *quiet) collected(park int) {
+	q.mu.Lock()
+	current := q.parked && q.parks == park
+	q.mu.Unlock()
+	if current {
+		q.Touch()
+	}
 }
 
 // Parked reports whether the collector is parked.

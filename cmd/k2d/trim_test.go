@@ -111,6 +111,16 @@ func TestQuietCollectionWhileParkedCountsAsActivity(t *testing.T) {
 	if !q.Parked() || f.frees != 2 {
 		t.Fatalf("quiet again: parked %v, frees %d", q.Parked(), f.frees)
 	}
+	// The first park's sentinel again (the collection that started the second park found
+	// it): not activity.
+	f.onGC[0]()
+	if !q.Parked() || len(f.timers) != 0 {
+		t.Fatalf("a stale sentinel unparked: parked %v, timers %d", q.Parked(), len(f.timers))
+	}
+	f.onGC[1]()
+	if q.Parked() {
+		t.Fatal("a collection during the second park did not unpark")
+	}
 }
 
 func TestQuietKeepsALowerUserLimit(t *testing.T) {
