@@ -2,12 +2,16 @@ package codec
 
 import (
 	"reflect"
+	"sort"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 func TestValidateAppsStatus(t *testing.T) {
@@ -122,6 +126,43 @@ func TestDeletionFinalizers(t *testing.T) {
 		changed, got := DeletionFinalizers(tc.kind, m, tc.opts)
 		if changed != tc.changed || len(got) != len(tc.want) || (len(got) > 0 && !reflect.DeepEqual(got, tc.want)) {
 			t.Errorf("%s: got %v %q, want %v %q", tc.name, changed, got, tc.changed, tc.want)
+		}
+	}
+}
+
+// TestLabelSelectorMatchesAPI checks vldLabelSelector, which validates workload and claim
+// selectors, against ValidateLabelSelector of k8s.io/apimachinery with default options. The
+// API walks matchLabels in map order, so the errors are compared as sets.
+func TestLabelSelectorMatchesAPI(t *testing.T) {
+	long := strings.Repeat("a", 64)
+	sels := []*metav1.LabelSelector{
+		{},
+		{MatchLabels: map[string]string{"app": "web", "example.com/tier": "front"}},
+		{MatchLabels: map[string]string{"-bad": "x", "ok": "-bad", long: long, "a/b/c": "", "Example.com/x": "y"}},
+		{MatchExpressions: []metav1.LabelSelectorRequirement{
+			{Key: "env", Operator: metav1.LabelSelectorOpIn, Values: []string{"dev", "prod"}},
+			{Key: "env", Operator: metav1.LabelSelectorOpNotIn},
+			{Key: "tier", Operator: metav1.LabelSelectorOpExists, Values: []string{"x"}},
+			{Key: "tier", Operator: metav1.LabelSelectorOpDoesNotExist},
+			{Key: "", Operator: "Gt", Values: []string{"1", "-x", long}},
+			{Key: "a b", Operator: metav1.LabelSelectorOpIn, Values: []string{"ok", "not ok"}},
+		}},
+		{MatchLabels: map[string]string{"": ""}, MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "x/", Operator: ""}}},
+	}
+	errSet := func(errs field.ErrorList) []string {
+		var out []string
+		for _, e := range errs {
+			out = append(out, e.Error())
+		}
+		sort.Strings(out)
+		return out
+	}
+	for i, sel := range sels {
+		fld := field.NewPath("spec", "selector")
+		got := errSet(vldLabelSelector(sel, fld))
+		want := errSet(metav1validation.ValidateLabelSelector(sel, metav1validation.LabelSelectorValidationOptions{}, fld))
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("selector %d:\n got %q\nwant %q", i, got, want)
 		}
 	}
 }

@@ -10,7 +10,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
-	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -364,7 +363,7 @@ func vldPVCSpec(spec *corev1.PersistentVolumeClaimSpec, oldGroups bool, fld *fie
 		errs = append(errs, field.Required(fld.Child("accessModes"), "at least 1 access mode is required"))
 	}
 	if spec.Selector != nil {
-		errs = append(errs, metav1validation.ValidateLabelSelector(spec.Selector, metav1validation.LabelSelectorValidationOptions{}, fld.Child("selector"))...)
+		errs = append(errs, vldLabelSelector(spec.Selector, fld.Child("selector"))...)
 	}
 	if len(spec.AccessModes) > 0 {
 		errs = append(errs, vldAccessModesOf(spec.AccessModes, "", fld.Child("accessModes"))...)

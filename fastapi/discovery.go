@@ -5,7 +5,6 @@ import (
 
 	"github.com/k2d-project/k2d/codec"
 	"github.com/valyala/fasthttp"
-	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -131,10 +130,52 @@ func (s *Server) serveGroupVersion(ctx *fasthttp.RequestCtx, path string) bool {
 	return true
 }
 
+// The aggregated discovery document (apidiscovery.k8s.io/v2 and v2beta1, which share one
+// schema). These types mirror k8s.io/api/apidiscovery/v2 member for member, with the same JSON
+// names and omitempty options, so encoding/json writes the same bytes; k2d does not import that
+// package because its init registers its types with a scheme and so links their generated
+// methods (about 22 KB on armv7) for this one response. TestDiscoveryTypesMatchAPI checks the
+// shapes against the API package.
+type discoveryList struct {
+	metav1.TypeMeta `json:""`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []discoveryGroup `json:"items"`
+}
+
+type discoveryGroup struct {
+	metav1.TypeMeta   `json:""`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	Versions          []discoveryVersion `json:"versions,omitempty"`
+}
+
+type discoveryVersion struct {
+	Version   string              `json:"version"`
+	Resources []discoveryResource `json:"resources,omitempty"`
+	Freshness string              `json:"freshness,omitempty"` // "Current" or "Stale"
+}
+
+type discoveryResource struct {
+	Resource         string                   `json:"resource"`
+	ResponseKind     *metav1.GroupVersionKind `json:"responseKind,omitempty"`
+	Scope            string                   `json:"scope"` // "Cluster" or "Namespaced"
+	SingularResource string                   `json:"singularResource"`
+	Verbs            []string                 `json:"verbs"`
+	ShortNames       []string                 `json:"shortNames,omitempty"`
+	Categories       []string                 `json:"categories,omitempty"`
+	Subresources     []discoverySubresource   `json:"subresources,omitempty"`
+}
+
+type discoverySubresource struct {
+	Subresource   string                    `json:"subresource"`
+	ResponseKind  *metav1.GroupVersionKind  `json:"responseKind,omitempty"`
+	AcceptedTypes []metav1.GroupVersionKind `json:"acceptedTypes,omitempty"`
+	Verbs         []string                  `json:"verbs"`
+}
+
 // serveAggregated answers /api or /apis with the aggregated discovery document, which saves
 // clients one request per group-version.
 func (s *Server) serveAggregated(ctx *fasthttp.RequestCtx, version string, core bool) {
-	doc := apidiscoveryv2.APIGroupDiscoveryList{
+	doc := discoveryList{
 		TypeMeta: metav1.TypeMeta{Kind: "APIGroupDiscoveryList", APIVersion: "apidiscovery.k8s.io/" + version},
 	}
 	idx := map[string]int{}
@@ -146,7 +187,7 @@ func (s *Server) serveAggregated(ctx *fasthttp.RequestCtx, version string, core 
 		if !ok {
 			gi = len(doc.Items)
 			idx[k.Group] = gi
-			g := apidiscoveryv2.APIGroupDiscovery{}
+			g := discoveryGroup{}
 			g.Name = k.Group
 			doc.Items = append(doc.Items, g)
 		}
@@ -158,14 +199,14 @@ func (s *Server) serveAggregated(ctx *fasthttp.RequestCtx, version string, core 
 			}
 		}
 		if vi < 0 {
-			g.Versions = append(g.Versions, apidiscoveryv2.APIVersionDiscovery{Version: k.Version, Freshness: apidiscoveryv2.DiscoveryFreshnessCurrent})
+			g.Versions = append(g.Versions, discoveryVersion{Version: k.Version, Freshness: "Current"})
 			vi = len(g.Versions) - 1
 		}
-		scope := apidiscoveryv2.ScopeCluster
+		scope := "Cluster"
 		if k.Namespaced {
-			scope = apidiscoveryv2.ScopeNamespace
+			scope = "Namespaced"
 		}
-		r := apidiscoveryv2.APIResourceDiscovery{
+		r := discoveryResource{
 			Resource: k.Resource, SingularResource: k.Singular, Scope: scope,
 			ResponseKind: &metav1.GroupVersionKind{Group: k.Group, Version: k.Version, Kind: k.Kind},
 			Verbs:        k.Verbs, ShortNames: k.ShortNames, Categories: k.Categories,
@@ -175,7 +216,7 @@ func (s *Server) serveAggregated(ctx *fasthttp.RequestCtx, version string, core 
 			if sr.Group != "" || sr.Ver != "" {
 				g, v = sr.Group, sr.Ver
 			}
-			r.Subresources = append(r.Subresources, apidiscoveryv2.APISubresourceDiscovery{
+			r.Subresources = append(r.Subresources, discoverySubresource{
 				Subresource: sr.Name, Verbs: sr.Verbs,
 				ResponseKind: &metav1.GroupVersionKind{Group: g, Version: v, Kind: sr.Kind},
 			})

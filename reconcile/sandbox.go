@@ -1,14 +1,14 @@
 package reconcile
 
 import (
-	"archive/tar"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"time"
+	"strconv"
 )
 
 // SandboxRepo is the repository of the sandbox image k2d builds from its own binary.
@@ -102,13 +102,81 @@ func writeSandboxTar(w io.Writer, bin string) error {
 	if err != nil {
 		return err
 	}
-	tw := tar.NewWriter(w)
-	mod := time.Unix(0, 0)
-	if err := tw.WriteHeader(&tar.Header{Name: "k2d", Mode: 0o755, Size: fi.Size(), ModTime: mod, Typeflag: tar.TypeReg}); err != nil {
+	return writeOneFileTar(w, "k2d", 0o755, fi.Size(), f)
+}
+
+// tarBlock is the size of a tar header block, and the unit the file data is padded to.
+const tarBlock = 512
+
+// writeOneFileTar writes a tar archive of one regular file, byte for byte as archive/tar's
+// Writer does for a Header with only Name, Mode, Size and Typeflag set (ModTime zero or the
+// Unix epoch): a USTAR header, the size bytes of data padded to a block, and two zero blocks.
+// The sandbox image needs no more, and archive/tar would add about 50 KB to the armv7 binary.
+// The name must be ASCII and fit the 100-byte name field, the size 11 octal digits (8 GiB):
+// beyond those archive/tar switches to PAX headers, which this writer does not write. Like
+// archive/tar, it fails when data holds fewer or more than size bytes.
+func writeOneFileTar(w io.Writer, name string, mode, size int64, data io.Reader) error {
+	if name == "" || len(name) > 100 || !isASCII(name) || size < 0 || size >= 1<<33 || mode < 0 || mode >= 1<<21 {
+		return fmt.Errorf("cannot write %q (mode %o, %d bytes) as a USTAR tar entry", name, mode, size)
+	}
+	var h [tarBlock]byte
+	copy(h[0:100], name)
+	putTarOctal(h[100:108], mode)
+	putTarOctal(h[108:116], 0) // uid
+	putTarOctal(h[116:124], 0) // gid
+	putTarOctal(h[124:136], size)
+	putTarOctal(h[136:148], 0) // modification time: the Unix epoch
+	h[156] = '0'               // regular file
+	copy(h[257:265], "ustar\x0000")
+	putTarOctal(h[329:337], 0) // device major
+	putTarOctal(h[337:345], 0) // device minor
+	// The checksum is the sum of the header's bytes with its own field counted as spaces,
+	// written as six octal digits, a NUL and a space.
+	var sum int64
+	for i, c := range h {
+		if i >= 148 && i < 156 {
+			c = ' '
+		}
+		sum += int64(c)
+	}
+	putTarOctal(h[148:155], sum)
+	h[155] = ' '
+	if _, err := w.Write(h[:]); err != nil {
 		return err
 	}
-	if _, err := io.Copy(tw, f); err != nil {
+	if n, err := io.CopyN(w, data, size); err != nil {
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("tar entry %q: got %d bytes of %d", name, n, size)
+		}
 		return err
 	}
-	return tw.Close()
+	var extra [1]byte
+	if n, _ := io.ReadFull(data, extra[:]); n > 0 {
+		return fmt.Errorf("tar entry %q: data is longer than %d bytes", name, size)
+	}
+	// Zero padding up to a block, then the two zero blocks that end the archive.
+	pad := (tarBlock - size%tarBlock) % tarBlock
+	_, err := w.Write(make([]byte, pad+2*tarBlock))
+	return err
+}
+
+// putTarOctal writes x into a numeric tar header field: octal digits with leading zeros and a
+// closing NUL. x must fit.
+func putTarOctal(b []byte, x int64) {
+	s := strconv.FormatInt(x, 8)
+	n := len(b) - 1 - len(s)
+	for i := range n {
+		b[i] = '0'
+	}
+	copy(b[n:], s)
+	b[len(b)-1] = 0
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
