@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -69,6 +70,9 @@ func (c *Controller) ensureSandboxImage(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("cannot find k2d's executable for the sandbox image: %w", err)
 		}
 		bin = exe
+	}
+	if err := checkStatic(bin); errors.Is(err, errDynamic) {
+		return "", err
 	}
 	ref, err := SandboxImageRef(bin)
 	if err != nil {
@@ -179,4 +183,55 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// errDynamic says why a dynamically linked k2d cannot be its own sandbox.
+var errDynamic = errors.New("k2d's binary is dynamically linked, so it cannot run as the pod sandbox in an image FROM scratch: build it with CGO_ENABLED=0 (as `make build` does) or set K2D_SANDBOX_IMAGE to a pause image")
+
+// checkStatic returns errDynamic when the ELF file at path asks for a program interpreter
+// (PT_INTERP, the dynamic loader), which an image holding only that file does not have. Other
+// errors say the file could not be read as ELF; the caller goes on then (Docker has the last
+// word), as this check exists only to name a known mistake.
+func checkStatic(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var id [16]byte
+	if _, err := io.ReadFull(f, id[:]); err != nil || string(id[:4]) != "\x7fELF" {
+		return fmt.Errorf("%s is not an ELF executable", path)
+	}
+	var bo binary.ByteOrder = binary.LittleEndian
+	if id[5] == 2 {
+		bo = binary.BigEndian
+	}
+	var phoff int64
+	var phentsize, phnum uint16
+	switch id[4] {
+	case 1: // 32-bit: e_phoff at 28, e_phentsize at 42, e_phnum at 44
+		var h [46]byte
+		if _, err := f.ReadAt(h[:], 0); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		phoff, phentsize, phnum = int64(bo.Uint32(h[28:])), bo.Uint16(h[42:]), bo.Uint16(h[44:])
+	case 2: // 64-bit: e_phoff at 32, e_phentsize at 54, e_phnum at 56
+		var h [58]byte
+		if _, err := f.ReadAt(h[:], 0); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		phoff, phentsize, phnum = int64(bo.Uint64(h[32:])), bo.Uint16(h[54:]), bo.Uint16(h[56:])
+	default:
+		return fmt.Errorf("%s: unknown ELF class %d", path, id[4])
+	}
+	var pt [4]byte
+	for i := int64(0); i < int64(phnum); i++ {
+		if _, err := f.ReadAt(pt[:], phoff+i*int64(phentsize)); err != nil {
+			return fmt.Errorf("%s: program header %d: %w", path, i, err)
+		}
+		if bo.Uint32(pt[:]) == 3 { // PT_INTERP
+			return errDynamic
+		}
+	}
+	return nil
 }

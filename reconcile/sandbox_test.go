@@ -3,6 +3,7 @@ package reconcile
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"os"
@@ -116,5 +117,66 @@ func TestSandboxTarMatchesArchiveTar(t *testing.T) {
 	}
 	if want := archiveTar(t, "k2d", 0o755, data); !bytes.Equal(got.Bytes(), want) {
 		t.Error("the sandbox tar differs from archive/tar's")
+	}
+}
+
+// elfFile writes a minimal ELF header with the given program header types.
+func elfFile(t *testing.T, class byte, bo binary.ByteOrder, types ...uint32) string {
+	t.Helper()
+	b := make([]byte, 256)
+	copy(b, "\x7fELF")
+	b[4], b[5] = class, 1
+	if bo == binary.BigEndian {
+		b[5] = 2
+	}
+	const phoff, phentsize = 64, 56
+	if class == 1 {
+		bo.PutUint32(b[28:], phoff)
+		bo.PutUint16(b[42:], phentsize)
+		bo.PutUint16(b[44:], uint16(len(types)))
+	} else {
+		bo.PutUint64(b[32:], phoff)
+		bo.PutUint16(b[54:], phentsize)
+		bo.PutUint16(b[56:], uint16(len(types)))
+	}
+	for i, ty := range types {
+		b = append(b, make([]byte, phentsize)...)
+		bo.PutUint32(b[phoff+i*phentsize:], ty)
+	}
+	p := filepath.Join(t.TempDir(), "bin")
+	if err := os.WriteFile(p, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestCheckStatic(t *testing.T) {
+	const load, interp, note = 1, 3, 4
+	for _, c := range []struct {
+		name  string
+		class byte
+		bo    binary.ByteOrder
+		types []uint32
+		want  error
+	}{
+		{"static 64-bit", 2, binary.LittleEndian, []uint32{load, load, note}, nil},
+		{"dynamic 64-bit", 2, binary.LittleEndian, []uint32{6, interp, load}, errDynamic},
+		{"static armv7", 1, binary.LittleEndian, []uint32{load, note}, nil},
+		{"dynamic armv7", 1, binary.LittleEndian, []uint32{interp, load}, errDynamic},
+		{"dynamic big-endian", 1, binary.BigEndian, []uint32{load, interp}, errDynamic},
+	} {
+		if err := checkStatic(elfFile(t, c.class, c.bo, c.types...)); err != c.want {
+			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
+	}
+	notELF := filepath.Join(t.TempDir(), "script")
+	os.WriteFile(notELF, []byte("#!/bin/sh\n"), 0o755)
+	if err := checkStatic(notELF); err == nil || err == errDynamic {
+		t.Errorf("a script: %v", err)
+	}
+	short := elfFile(t, 2, binary.LittleEndian, interp)
+	os.Truncate(short, 66)
+	if err := checkStatic(short); err == nil || err == errDynamic {
+		t.Errorf("a truncated program header table: %v", err)
 	}
 }
