@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -426,10 +427,10 @@ func (a *svcAllocator) initIPFamilies(svc, old *corev1.Service) field.ErrorList 
 	var errs field.ErrorList
 	fldPolicy := field.NewPath("spec", "ipFamilyPolicy")
 	if old != nil && policy == corev1.IPFamilyPolicySingleStack {
-		if sameStrings(old.Spec.ClusterIPs, spec.ClusterIPs) && len(spec.ClusterIPs) > 1 {
+		if slices.Equal(old.Spec.ClusterIPs, spec.ClusterIPs) && len(spec.ClusterIPs) > 1 {
 			spec.ClusterIPs = spec.ClusterIPs[:1]
 		}
-		if sameFamilies(old.Spec.IPFamilies, spec.IPFamilies) && len(spec.IPFamilies) > 1 {
+		if slices.Equal(old.Spec.IPFamilies, spec.IPFamilies) && len(spec.IPFamilies) > 1 {
 			spec.IPFamilies = spec.IPFamilies[:1]
 		}
 	} else if old != nil {

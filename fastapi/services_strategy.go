@@ -5,6 +5,7 @@ package fastapi
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	"slices"
 )
 
 // prepareServiceCreate is the create half of the service strategy, before defaulting and
@@ -69,10 +70,10 @@ func normalizeClusterIPs(svc, old *corev1.Service) {
 		svc.Spec.ClusterIPs = append([]string(nil), old.Spec.ClusterIPs...)
 	}
 	if old.Spec.ClusterIP != svc.Spec.ClusterIP {
-		if old.Spec.ClusterIP != "" && svc.Spec.ClusterIP == "" && sameStrings(old.Spec.ClusterIPs, svc.Spec.ClusterIPs) {
+		if old.Spec.ClusterIP != "" && svc.Spec.ClusterIP == "" && slices.Equal(old.Spec.ClusterIPs, svc.Spec.ClusterIPs) {
 			svc.Spec.ClusterIPs = nil
 		}
-		if svc.Spec.ClusterIP != "" && sameStrings(old.Spec.ClusterIPs, svc.Spec.ClusterIPs) {
+		if svc.Spec.ClusterIP != "" && slices.Equal(old.Spec.ClusterIPs, svc.Spec.ClusterIPs) {
 			svc.Spec.ClusterIPs = []string{svc.Spec.ClusterIP}
 		}
 	}
@@ -80,11 +81,11 @@ func normalizeClusterIPs(svc, old *corev1.Service) {
 
 func dropTypeDependentFields(svc, old *corev1.Service) {
 	if needsClusterIP(old) && !needsClusterIP(svc) {
-		if sameStrings(old.Spec.ClusterIPs, svc.Spec.ClusterIPs) {
+		if slices.Equal(old.Spec.ClusterIPs, svc.Spec.ClusterIPs) {
 			svc.Spec.ClusterIP = ""
 			svc.Spec.ClusterIPs = nil
 		}
-		if sameFamilies(old.Spec.IPFamilies, svc.Spec.IPFamilies) {
+		if slices.Equal(old.Spec.IPFamilies, svc.Spec.IPFamilies) {
 			svc.Spec.IPFamilies = nil
 		}
 		if samePolicy(old.Spec.IPFamilyPolicy, svc.Spec.IPFamilyPolicy) {
@@ -115,30 +116,6 @@ func dropTypeDependentFields(svc, old *corev1.Service) {
 func externallyAccessible(svc *corev1.Service) bool {
 	return svc.Spec.Type == corev1.ServiceTypeLoadBalancer || svc.Spec.Type == corev1.ServiceTypeNodePort ||
 		(svc.Spec.Type == corev1.ServiceTypeClusterIP && len(svc.Spec.ExternalIPs) > 0)
-}
-
-func sameStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func sameFamilies(a, b []corev1.IPFamily) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func samePolicy(a, b *corev1.IPFamilyPolicy) bool {
