@@ -4,8 +4,9 @@ package fastapi
 // PrepareForUpdate), which runs before defaulting and validation.
 
 import (
-	corev1 "k8s.io/api/core/v1"
 	"slices"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // prepareServiceCreate is the create half of the service strategy, before defaulting and
