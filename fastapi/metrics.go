@@ -31,9 +31,7 @@ func (s *Server) serveMetrics(ctx *fasthttp.RequestCtx) {
 	}
 	b = append(b, "# HELP k2d_resource_version Current resourceVersion.\n# TYPE k2d_resource_version counter\nk2d_resource_version "...)
 	b = strconv.AppendUint(b, s.cfg.Store.RV(), 10)
-	samples := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
-	metrics.Read(samples)
-	inUse := samples[0].Value.Uint64() - samples[1].Value.Uint64()
+	inUse := GoMemoryInUse()
 	b = append(b, "\n# HELP k2d_go_memory_in_use_bytes Go runtime memory minus released heap.\n# TYPE k2d_go_memory_in_use_bytes gauge\nk2d_go_memory_in_use_bytes "...)
 	b = strconv.AppendUint(b, inUse, 10)
 	b = append(b, "\n# HELP k2d_go_memory_class_bytes Go runtime memory by class (runtime/metrics /memory/classes).\n# TYPE k2d_go_memory_class_bytes gauge\n"...)
@@ -51,4 +49,13 @@ func (s *Server) serveMetrics(ctx *fasthttp.RequestCtx) {
 	}
 	ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
 	ctx.SetBody(b)
+}
+
+// GoMemoryInUse is the memory the Go runtime holds from the OS and has not released
+// (runtime/metrics total minus released heap): the figure /metrics reports, the budgets
+// measure and the runtime compares with its soft memory limit.
+func GoMemoryInUse() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64() - s[1].Value.Uint64()
 }

@@ -3,10 +3,11 @@ package main
 import (
 	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/k2d-project/k2d/fastapi"
 )
 
 const (
@@ -23,7 +24,7 @@ type gcRuntime struct {
 	setGCPercent   func(int) int
 	setMemoryLimit func(int64) int64
 	inUse          func() int64 // memory the runtime holds from the OS, minus what it released
-	afterFunc      func(time.Duration, func()) func() bool
+	afterFunc      func(time.Duration, func())
 	onNextGC       func(func()) // runs f once after the next collection
 }
 
@@ -31,10 +32,8 @@ var realGC = gcRuntime{
 	freeOSMemory:   debug.FreeOSMemory,
 	setGCPercent:   debug.SetGCPercent,
 	setMemoryLimit: debug.SetMemoryLimit,
-	inUse:          goInUse,
-	afterFunc: func(d time.Duration, f func()) func() bool {
-		return time.AfterFunc(d, f).Stop
-	},
+	inUse:          func() int64 { return int64(fastapi.GoMemoryInUse()) },
+	afterFunc:      func(d time.Duration, f func()) { time.AfterFunc(d, f) },
 	onNextGC: func(f func()) {
 		// An unreachable object (too big for the tiny allocator, which batches objects) whose
 		// cleanup runs once a collection has found it unreachable.
@@ -60,8 +59,8 @@ type quiet struct {
 
 	mu     sync.Mutex
 	parked bool
-	parks  int         // parks so far: a collection counts only while its park lasts
-	stop   func() bool // the armed timer, nil when none
+	parks  int  // parks so far: a collection counts only while its park lasts
+	armed  bool // the quiet timer is armed
 }
 
 func newQuiet(rt gcRuntime) *quiet {
@@ -84,8 +83,9 @@ func (q *quiet) Touch() {
 		q.rt.setMemoryLimit(q.limit)
 		q.rt.setGCPercent(q.gcPct)
 	}
-	if q.stop == nil {
-		q.stop = q.rt.afterFunc(trimQuiet, q.fire)
+	if !q.armed {
+		q.armed = true
+		q.rt.afterFunc(trimQuiet, q.fire)
 	}
 	q.mu.Unlock()
 }
@@ -95,11 +95,11 @@ func (q *quiet) Touch() {
 func (q *quiet) fire() {
 	q.mu.Lock()
 	if q.touched.Swap(false) {
-		q.stop = q.rt.afterFunc(trimQuiet, q.fire)
+		q.rt.afterFunc(trimQuiet, q.fire) // still armed
 		q.mu.Unlock()
 		return
 	}
-	q.stop = nil
+	q.armed = false
 	q.mu.Unlock()
 
 	// A full collection takes milliseconds: not under mu, which a store write may wait for.
@@ -110,7 +110,7 @@ func (q *quiet) fire() {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.touched.Load() || q.stop != nil {
+	if q.touched.Load() || q.armed {
 		return // touched meanwhile: the timer is armed again
 	}
 	limit := inUse + parkedHeadroom
@@ -144,15 +144,4 @@ func (q *quiet) Parked() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.parked
-}
-
-// goInUse is the memory the Go runtime holds from the OS and has not released: the figure its
-// soft memory limit is compared with.
-func goInUse() int64 {
-	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 || s[1].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return int64(s[0].Value.Uint64() - s[1].Value.Uint64())
 }
