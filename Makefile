@@ -15,6 +15,20 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # and silently ignores a -X whose symbol does not exist, so one of the two always lands.
 LDFLAGS := -s -w -X $(PKG)/cmd/k2d.version=$(VERSION) -X main.version=$(VERSION)
 K2D_DATA_PATH ?= $(HOME)/.k2d
+# Size: inlining copies a function's body into every caller. In the packages k2d runs only at
+# start or on writes (certificates, validation, the Kubernetes types' generated methods, the
+# Docker types, reconcile) it buys nothing worth its bytes, so they are built with -l. The hot
+# paths (codec, cache, fastapi, fasthttp, the runtime and the rest of the standard library) keep
+# it: `make bench` shows no change there. k8s.io packages also wrap every global map literal in
+# its own function (-d=wrapglobalmapctl=2), so the linker drops the maps nothing reads (the
+# types' SwaggerDoc tables). Together: armv7 binary -1.3 MB (bench/RESULTS.md).
+NOINLINE := sigs.k8s.io/... github.com/fxamacker/... github.com/json-iterator/... \
+	github.com/modern-go/... github.com/x448/... github.com/docker/... github.com/molecule-man/... \
+	github.com/goccy/... go.uber.org/... crypto/x509/... crypto/ecdsa crypto/rsa \
+	crypto/internal/fips140/rsa crypto/internal/fips140/ecdsa crypto/internal/fips140/nistec/... \
+	crypto/internal/fips140/mlkem crypto/hpke encoding/asn1 math/big regexp/... fmt log/slog/... \
+	text/... flag $(PKG)/reconcile $(PKG)/translate $(PKG)/dockerio $(PKG)/cmd/k2d $(PKG)/codec/openapi
+GCFLAGS := $(foreach p,$(NOINLINE),-gcflags=$(p)=-l) '-gcflags=k8s.io/...=-l -d=wrapglobalmapctl=2'
 # Generous: the end-to-end suite restarts k2d and Docker and waits for real containers.
 TEST_TIMEOUT ?= 45m
 BIN := $(CURDIR)/bin/k2d
@@ -24,7 +38,7 @@ BIN := $(CURDIR)/bin/k2d
 all: build
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/k2d ./cmd/k2d
+	CGO_ENABLED=0 $(GO) build -trimpath $(GCFLAGS) -ldflags "$(LDFLAGS)" -o bin/k2d ./cmd/k2d
 
 ensure-docker:
 	scripts/ensure-docker.sh
@@ -57,7 +71,7 @@ clean:
 # Builds for devices: a static binary, a FROM-scratch image tar (`docker load -i`) and a Debian
 # package with a systemd unit, all in bin/. $(call cross,name,GOARCH,GOARM,image variant,deb arch)
 define cross
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(2) GOARM=$(3) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/k2d-$(1) ./cmd/k2d
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(2) GOARM=$(3) $(GO) build -trimpath $(GCFLAGS) -ldflags "$(LDFLAGS)" -o bin/k2d-$(1) ./cmd/k2d
 	$(GO) run ./build/armv7/mkimage -binary bin/k2d-$(1) -arch $(2) -variant $(4) -tag k2d/k2d:$(subst +,-,$(VERSION))-$(1) -o bin/k2d-$(1)-image.tar
 	build/armv7/package.sh bin/k2d-$(1) $(5) $(VERSION) bin/k2d_$(1)_$(5).deb
 endef
@@ -80,7 +94,8 @@ arm-check: armv7 arm64
 # Memory budgets under qemu-arm against the real Docker engine (bench/README.md); fails on a
 # breach of the budgets K2D_BUDGET_ENFORCE names (default: all).
 budget: build armv7
-	$(GO) run ./bench/budget -k2d bin/k2d-armv7 -k2d-native bin/k2d
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath $(GCFLAGS) -ldflags "-s -w" -o bin/floor-armv7 ./bench/floor
+	$(GO) run ./bench/budget -k2d bin/k2d-armv7 -k2d-native bin/k2d -floor bin/floor-armv7
 
 # Go benchmarks of the codec, the cache and the HTTP path over an in-memory listener.
 bench:

@@ -54,6 +54,7 @@ func main() {
 	var (
 		k2dArm  = flag.String("k2d", "bin/k2d-armv7", "armv7 k2d binary (make armv7)")
 		k2dHost = flag.String("k2d-native", "bin/k2d", "native k2d binary (make build), for the native figures and cleanup")
+		floor   = flag.String("floor", "", "armv7 bench/floor binary built with k2d's flags: its size and RSS are printed (not budgeted)")
 		qemu    = flag.String("qemu", "qemu-arm-static", "QEMU user-mode emulator for armv7")
 		pods    = flag.Int("pods", 100, "pods started for the load figure")
 		image   = flag.String("image", "k2d-test/busybox:1", "local image the pods run")
@@ -61,7 +62,7 @@ func main() {
 	)
 	flag.Parse()
 	r := &runner{qemu: *qemu, settle: *settle}
-	if err := r.run(*k2dArm, *k2dHost, *pods, *image); err != nil {
+	if err := r.run(*k2dArm, *k2dHost, *floor, *pods, *image); err != nil {
 		fmt.Fprintln(os.Stderr, "budget:", err)
 		os.Exit(2)
 	}
@@ -97,7 +98,7 @@ func (r *runner) note(format string, a ...any) {
 
 const mib = 1 << 20
 
-func (r *runner) run(k2dArm, k2dHost string, pods int, image string) error {
+func (r *runner) run(k2dArm, k2dHost, floor string, pods int, image string) error {
 	binB := r.add("binary", "K2D_BUDGET_BINARY_MIB", "armv7 binary, stripped", 12)
 	idleGo := r.add("idle_go", "K2D_BUDGET_IDLE_GO_MIB", "idle: Go memory in use (runtime/metrics)", 6)
 	idleRSS := r.add("idle_rss", "K2D_BUDGET_IDLE_RSS_MIB", "idle: qemu RSS minus hello-world RSS", 12)
@@ -123,6 +124,11 @@ func (r *runner) run(k2dArm, k2dHost string, pods int, image string) error {
 		return fmt.Errorf("hello-world under %s: %w", r.qemu, err)
 	}
 	r.note("hello-world Go HTTP server under %s: VmRSS %.1f MiB", r.qemu, float64(helloRSS)/mib)
+	if floor != "" {
+		if err := r.floor(floor, helloRSS); err != nil {
+			return fmt.Errorf("bench/floor under %s: %w", r.qemu, err)
+		}
+	}
 
 	sandbox, err := nativeSandboxImage(k2dHost)
 	if err != nil {
@@ -298,6 +304,47 @@ func (r *runner) helloRSS(bin string) (int64, error) {
 	time.Sleep(r.settle)
 	rss, _ := procfs.Mem(cmd.Process.Pid)
 	return rss, nil
+}
+
+// floor prints the size and the RSS over hello-world of bench/floor, the design card's
+// dependencies doing what every k2d does at start and nothing of k2d's own: the share of the
+// binary and idle_rss budgets that k2d's own code cannot remove.
+func (r *runner) floor(bin string, helloRSS int64) error {
+	fi, err := os.Stat(bin)
+	if err != nil {
+		return err
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(r.qemu, bin, strconv.Itoa(port))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	defer c.CloseIdleConnections()
+	if err := waitFor(time.Minute, func() error {
+		if cmd.ProcessState != nil {
+			return errors.New("exited: " + stderr.String())
+		}
+		resp, err := c.Get("https://127.0.0.1:" + strconv.Itoa(port) + "/")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return nil
+	}); err != nil {
+		return fmt.Errorf("%w (%s)", err, strings.TrimSpace(stderr.String()))
+	}
+	time.Sleep(r.settle)
+	rss, _ := procfs.Mem(cmd.Process.Pid)
+	r.note("design-card floor (bench/floor, no k2d code) under %s: binary %.2f MiB, VmRSS %.1f MiB, %.2f MiB over hello-world",
+		r.qemu, float64(fi.Size())/mib, float64(rss)/mib, float64(rss-helloRSS)/mib)
+	return nil
 }
 
 // nativeSandboxImage makes an amd64 sandbox image from the native binary, as k2d makes its
