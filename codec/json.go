@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"reflect"
 
 	"encoding/json"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -24,6 +25,11 @@ func Marshal(v any) ([]byte, error) { return marshal(v) }
 func Unmarshal(data []byte, v any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return ErrEmptyBody
+	}
+	if suspectQuantities(data) {
+		if err := checkQuantities(data, reflect.TypeOf(v)); err != nil {
+			return fmt.Errorf("cannot decode JSON: %w", err)
+		}
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("cannot decode JSON: %w", err)

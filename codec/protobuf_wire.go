@@ -113,6 +113,9 @@ func pbMessage(b []byte, v reflect.Value) error {
 			var s string
 			if i, err = pbField(b, i, wt, reflect.ValueOf(&s).Elem()); err == nil {
 				var q resource.Quantity
+				if err = checkQuantity(s); err != nil {
+					return fmt.Errorf("proto: %s: %w", v.Type().Name(), err)
+				}
 				if q, err = resource.ParseQuantity(s); err == nil {
 					*v.Addr().Interface().(*resource.Quantity) = q
 				}

@@ -330,3 +330,25 @@ func TestReplaceWithoutResourceVersion(t *testing.T) {
 		t.Fatalf("after kubectl replace: data %v", cm.Data)
 	}
 }
+
+// TestCostlyQuantity: a quantity whose exponent would hold k2d's CPU for minutes in
+// resource.ParseQuantity is refused at once with a clear error, and nothing is created; the same
+// text in a ConfigMap is data and is stored.
+func TestCostlyQuantity(t *testing.T) {
+	start(t)
+	ns := newNamespace(t, "quantity")
+	const evil = "1.1e-99999999"
+	pod := "apiVersion: v1\nkind: Pod\nmetadata:\n  name: greedy\nspec:\n  containers:\n  - name: c\n    image: " + testImage +
+		"\n    resources:\n      limits:\n        cpu: \"" + evil + "\"\n"
+	r := kubectlIn(t, pod, "-n", ns, "create", "-f", "-")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "spec.containers[0].resources.limits[cpu]") || !strings.Contains(r.Stderr, "out of range") {
+		t.Fatalf("kubectl create of the pod: %s", r)
+	}
+	if r := kubectl(t, "-n", ns, "get", "pod", "greedy"); r.Code == 0 || !strings.Contains(r.Stderr, "NotFound") {
+		t.Fatalf("the refused pod exists: %s", r)
+	}
+	kubectlOK(t, "-n", ns, "create", "configmap", "text", "--from-literal=v="+evil)
+	if got := kubectlOK(t, "-n", ns, "get", "cm", "text", "-o", "jsonpath={.data.v}"); got != evil {
+		t.Fatalf("configmap value %q", got)
+	}
+}
