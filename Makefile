@@ -97,9 +97,10 @@ budget: build armv7
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath $(GCFLAGS) -ldflags "-s -w" -o bin/floor-armv7 ./bench/floor
 	$(GO) run ./bench/budget -k2d bin/k2d-armv7 -k2d-native bin/k2d -floor bin/floor-armv7
 
-# Go benchmarks of the codec, the cache and the HTTP path over an in-memory listener.
+# Go benchmarks of the codec, the cache and the HTTP path over an in-memory listener, built with
+# the flags the binary is built with.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./bench/
+	$(GO) test $(GCFLAGS) -run '^$$' -bench . -benchmem -count=1 ./bench/
 
 # The load scenario against the real binary and Docker engine (under 3 minutes); one table.
 bench-load: test-images build
