@@ -76,7 +76,20 @@ func (c *Controller) startEndpoints() {
 			e.q.Add(sl.Namespace + "/" + sl.Labels[discoveryv1.LabelServiceName])
 		}
 	}
+	// Endpoints whose Service went while k2d was down: their sync removes them, as the
+	// endpoints controller of kube-controller-manager removes leftover Endpoints when it starts.
+	// Leader-election records, which are not a Service's, are left alone.
+	eps, _ := c.c.List(epResEndpoints, "")
+	for _, ent := range eps {
+		ep := ent.Obj.(*corev1.Endpoints)
+		if _, ok := c.c.Get(epResServices, ep.Namespace, ep.Name); !ok && ep.Annotations[leaderElectionAnnotation] == "" {
+			e.q.Add(ep.Namespace + "/" + ep.Name)
+		}
+	}
 }
+
+// leaderElectionAnnotation marks an Endpoints object used as a leader-election lock.
+const leaderElectionAnnotation = "control-plane.alpha.kubernetes.io/leader"
 
 func (e *endpointsCtl) remember(svc *corev1.Service) {
 	e.mu.Lock()

@@ -571,3 +571,36 @@ func TestServiceEnvFromCache(t *testing.T) {
 		t.Fatalf("enableServiceLinks=false: %v", env)
 	}
 }
+
+// TestEndpointsLeftOverAtStart: Endpoints whose Service is gone when the controller starts are
+// removed; those of a live Service and leader-election records stay.
+func TestEndpointsLeftOverAtStart(t *testing.T) {
+	u := newUTest(t)
+	if _, err := u.c.Create(epKindService, epService()); err != nil {
+		t.Fatal(err)
+	}
+	for _, ep := range []*corev1.Endpoints{
+		{ObjectMeta: metav1.ObjectMeta{Name: "gone", Namespace: "default"},
+			Subsets: []corev1.EndpointSubset{{Addresses: []corev1.EndpointAddress{{IP: "10.0.0.9"}}, Ports: []corev1.EndpointPort{{Port: 80}}}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "lock", Namespace: "default", Annotations: map[string]string{leaderElectionAnnotation: "{}"}}},
+	} {
+		if _, err := u.c.Create(epKindEndpoints, ep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u.create(epPod("a", "10.0.0.2", true, webPort(8080)))
+	// newUTest's controller has its context cancelled, so its queues never run: give it a live one.
+	u.ctl.ctx, u.ctl.cancel = context.WithCancel(context.Background())
+	t.Cleanup(func() { u.ctl.cancel(); u.ctl.wg.Wait() })
+	u.ctl.startEndpoints()
+	deadline := time.Now().Add(10 * time.Second)
+	for (u.endpoints("gone") != nil || u.endpoints("web") == nil) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if u.endpoints("gone") != nil {
+		t.Fatal("the Endpoints of a Service that is gone were kept")
+	}
+	if u.endpoints("web") == nil || u.endpoints("lock") == nil {
+		t.Fatalf("removed: web %v, lock %v", u.endpoints("web"), u.endpoints("lock"))
+	}
+}
