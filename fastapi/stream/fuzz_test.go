@@ -219,7 +219,7 @@ func FuzzPortForward(f *testing.F) {
 	f.Fuzz(func(t *testing.T, tunnel bool, data []byte) {
 		var rw io.ReadWriter = fuzzConn{bytes.NewReader(data), io.Discard}
 		if tunnel {
-			rw = &wsTunnel{br: bufio.NewReader(bytes.NewReader(data)), bw: bufio.NewWriter(io.Discard)}
+			rw = &wsTunnel{wsConn: &wsConn{br: bufio.NewReader(bytes.NewReader(data)), bw: bufio.NewWriter(io.Discard)}}
 		}
 		servePortForward(nil, rw, nil, func(uint16) (net.Conn, error) { return nil, errors.New("refused") })
 	})

@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -262,22 +261,17 @@ func (s *pfSession) forward(p *pfPair, port uint16) {
 // (the tunnelled SPDY connection), and writes each Write as one binary message. Pings are
 // answered; a close frame ends the stream.
 type wsTunnel struct {
-	conn net.Conn
-	br   *bufio.Reader
+	*wsConn
 
 	rem  int64 // payload bytes left in the current data frame
 	mask [4]byte
 	pos  int
 	err  error
-
-	wmu       sync.Mutex
-	bw        *bufio.Writer
-	hdr       []byte
-	closeSent bool
 }
 
+// newWSTunnel tunnels over c. The SPDY layer sets the deadlines on c, so the frame layer does not.
 func newWSTunnel(c net.Conn) *wsTunnel {
-	return &wsTunnel{conn: c, br: bufio.NewReaderSize(c, readBufferSize), bw: bufio.NewWriterSize(c, readBufferSize)}
+	return &wsTunnel{wsConn: newWSConn(nil, c)}
 }
 
 func (t *wsTunnel) Read(p []byte) (int, error) {
@@ -307,43 +301,17 @@ func (t *wsTunnel) Read(p []byte) (int, error) {
 }
 
 // nextFrame reads frames until a data frame with payload starts; control frames are handled.
+// A close frame ends the stream with io.EOF.
 func (t *wsTunnel) nextFrame() error {
-	var hb [14]byte
-	if _, err := io.ReadFull(t.br, hb[:2]); err != nil {
-		return err
-	}
-	n := wsHeaderSize(hb[0], hb[1])
-	if _, err := io.ReadFull(t.br, hb[2:n]); err != nil {
-		return err
-	}
-	h, _, err := parseWSHeader(hb[:n])
-	if err == nil && !h.masked {
-		err = fmt.Errorf("cannot accept unmasked client frame: %w", errProtocol)
-	}
+	h, err := t.readHeader()
 	if err != nil {
-		_ = t.writeFrame(opClose, []byte{closeProtocolError >> 8, closeProtocolError & 0xff})
+		t.closeOnError(err)
 		return err
 	}
 	switch h.opcode {
 	case opPing, opPong, opClose:
-		var cb [maxControlPayload]byte
-		p := cb[:h.length]
-		if _, err := io.ReadFull(t.br, p); err != nil {
-			return err
-		}
-		maskBytes(h.mask, 0, p)
-		switch h.opcode {
-		case opPing:
-			return t.writeFrame(opPong, p)
-		case opClose:
-			code := []byte{closeNormal >> 8, closeNormal & 0xff}
-			if len(p) >= 2 {
-				code = p[:2]
-			}
-			_ = t.writeFrame(opClose, code)
-			return io.EOF
-		}
-		return nil
+		_, err := t.readControl(h)
+		return err
 	}
 	// Data frames of any kind, fragmented or not, carry the next bytes of the stream.
 	t.rem, t.mask, t.pos = h.length, h.mask, 0
@@ -351,32 +319,13 @@ func (t *wsTunnel) nextFrame() error {
 }
 
 func (t *wsTunnel) Write(p []byte) (int, error) {
-	if err := t.writeFrame(opBinary, p); err != nil {
+	if err := t.writeFrame(opBinary, nil, p); err != nil {
 		return 0, err
 	}
 	return len(p), nil
 }
 
-func (t *wsTunnel) writeFrame(opcode byte, p []byte) error {
-	t.wmu.Lock()
-	defer t.wmu.Unlock()
-	if t.closeSent {
-		return errSessionClosed
-	}
-	if opcode == opClose {
-		t.closeSent = true
-	}
-	t.hdr = appendWSHeader(t.hdr[:0], true, opcode, len(p))
-	_, _ = t.bw.Write(t.hdr)
-	_, _ = t.bw.Write(p)
-	if err := t.bw.Flush(); err != nil {
-		t.closeSent = true
-		return fmt.Errorf("cannot write websocket frame: %w", err)
-	}
-	return nil
-}
-
 // close ends the tunnel with a normal close frame, unless one was exchanged already.
 func (t *wsTunnel) close() error {
-	return t.writeFrame(opClose, []byte{closeNormal >> 8, closeNormal & 0xff})
+	return t.writeClose(closeNormal)
 }

@@ -1,15 +1,12 @@
 package stream
 
 import (
-	"bufio"
 	"crypto/sha1"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -121,17 +118,9 @@ func serveWebSocket(ctx *fasthttp.RequestCtx, opts Options, run func(s *Streams)
 
 // wsSession is one WebSocket remotecommand session.
 type wsSession struct {
-	conn  net.Conn // for deadlines only; nil in fuzz tests
-	br    *bufio.Reader
-	proto wsProtocol
-	opts  Options
-
-	wmu       sync.Mutex // serialises frames on the wire
-	bw        *bufio.Writer
-	hdr       []byte
-	closeSent bool // under wmu: nothing may follow a close frame
-
-	closed atomic.Bool // fast check for data writers
+	*wsConn // conn is nil in fuzz tests
+	proto   wsProtocol
+	opts    Options
 
 	started     chan struct{} // closed when the start ping is answered
 	startedOnce sync.Once
@@ -143,12 +132,10 @@ type wsSession struct {
 
 func newWSSession(conn net.Conn, rw io.ReadWriter, proto wsProtocol, opts Options) *wsSession {
 	s := &wsSession{
-		conn:  conn,
-		br:    bufio.NewReaderSize(rw, readBufferSize),
-		bw:    bufio.NewWriterSize(rw, readBufferSize),
-		proto: proto,
-		opts:  opts,
-		buf:   make([]byte, chunkSize),
+		wsConn: newWSConn(conn, rw),
+		proto:  proto,
+		opts:   opts,
+		buf:    make([]byte, chunkSize),
 
 		started: make(chan struct{}),
 	}
@@ -280,46 +267,10 @@ func (s *wsSession) writeMessage(ch byte, p []byte) error {
 	return s.writeFrame(opBinary, []byte{ch}, p)
 }
 
-// writeClose sends a close frame with code; nothing is written after it.
-func (s *wsSession) writeClose(code uint16) error {
-	return s.writeFrame(opClose, []byte{byte(code >> 8), byte(code)}, nil)
-}
-
-// writeFrame writes one unfragmented frame whose payload is prefix followed by p.
-func (s *wsSession) writeFrame(opcode byte, prefix, p []byte) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	if s.closeSent {
-		return errSessionClosed
-	}
-	if opcode == opClose {
-		s.closeSent = true
-		s.closed.Store(true)
-	}
-	if s.conn != nil {
-		_ = s.conn.SetWriteDeadline(time.Now().Add(idleTimeout))
-	}
-	s.hdr = appendWSHeader(s.hdr[:0], true, opcode, len(prefix)+len(p))
-	s.hdr = append(s.hdr, prefix...)
-	_, _ = s.bw.Write(s.hdr)
-	_, _ = s.bw.Write(p)
-	if err := s.bw.Flush(); err != nil {
-		s.closeSent = true
-		s.closed.Store(true)
-		return fmt.Errorf("cannot write websocket frame: %w", err)
-	}
-	return nil
-}
-
 // readLoop reads client frames until the close handshake, an error or a protocol violation,
 // then ends the input side of the session.
 func (s *wsSession) readLoop() {
-	err := s.readFrames()
-	if errors.Is(err, errProtocol) {
-		_ = s.writeClose(closeProtocolError)
-	} else if errors.Is(err, errTooLarge) {
-		_ = s.writeClose(closeTooBig)
-	}
+	s.closeOnError(s.readFrames())
 	s.closed.Store(true)
 	if s.stdin != nil {
 		s.stdin.closeWrite()
@@ -336,56 +287,22 @@ type wsMessage struct {
 	acc    []byte // base64 text, or the channels of a v5 close signal
 }
 
-// readFrames returns nil after a close frame, or the error that ended the connection.
+// readFrames returns io.EOF after a close frame, or the error that ended the connection.
 func (s *wsSession) readFrames() error {
-	var (
-		hb  [14]byte
-		msg wsMessage
-	)
+	var msg wsMessage
 	for {
-		if _, err := io.ReadFull(s.br, hb[:2]); err != nil {
-			return err
-		}
-		n := wsHeaderSize(hb[0], hb[1])
-		if _, err := io.ReadFull(s.br, hb[2:n]); err != nil {
-			return err
-		}
-		h, _, err := parseWSHeader(hb[:n])
+		h, err := s.readHeader()
 		if err != nil {
 			return err
 		}
-		if !h.masked {
-			return fmt.Errorf("cannot accept unmasked client frame: %w", errProtocol)
-		}
-		if s.conn != nil {
-			_ = s.conn.SetReadDeadline(time.Now().Add(idleTimeout))
-		}
 		switch h.opcode {
 		case opPing, opPong, opClose:
-			var cb [maxControlPayload]byte
-			p := cb[:h.length]
-			if _, err := io.ReadFull(s.br, p); err != nil {
+			p, err := s.readControl(h)
+			if err != nil {
 				return err
 			}
-			maskBytes(h.mask, 0, p)
-			switch h.opcode {
-			case opPing:
-				// kubectl's heartbeat: without pongs it drops the session after a minute.
-				if err := s.writeFrame(opPong, p, nil); err != nil {
-					return err
-				}
-			case opPong:
-				if string(p) == startPing {
-					s.startedOnce.Do(func() { close(s.started) })
-				}
-			case opClose:
-				code := []byte{closeNormal >> 8, closeNormal & 0xff}
-				if len(p) >= 2 {
-					code = p[:2]
-				}
-				// Answer the client's close unless this side closed first.
-				_ = s.writeFrame(opClose, code, nil)
-				return nil
+			if h.opcode == opPong && string(p) == startPing {
+				s.startedOnce.Do(func() { close(s.started) })
 			}
 			continue
 		case opText, opBinary:

@@ -1,8 +1,15 @@
 package stream
 
 import (
+	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // RFC 6455 opcodes.
@@ -122,4 +129,119 @@ func maskBytes(key [4]byte, pos int, b []byte) int {
 		pos++
 	}
 	return pos & 3
+}
+
+// wsConn is the frame layer of a server-side WebSocket connection, shared by exec sessions
+// and port-forward tunnels: it reads client frame headers (which must be masked), reads and
+// answers control frames, and writes frames one at a time, none after a close frame.
+type wsConn struct {
+	conn net.Conn // deadlines only; nil in fuzz tests and in a tunnel, whose SPDY layer sets them
+	br   *bufio.Reader
+	hb   [14]byte                // reader only: the frame header
+	cb   [maxControlPayload]byte // reader only: the control payload
+
+	wmu       sync.Mutex // serialises frames on the wire
+	bw        *bufio.Writer
+	hdr       []byte
+	closeSent bool        // under wmu: nothing may follow a close frame
+	closed    atomic.Bool // fast check for data writers; owners set it too when their reader ends
+}
+
+func newWSConn(conn net.Conn, rw io.ReadWriter) *wsConn {
+	return &wsConn{
+		conn: conn,
+		br:   bufio.NewReaderSize(rw, readBufferSize),
+		bw:   bufio.NewWriterSize(rw, readBufferSize),
+	}
+}
+
+// readHeader reads the next client frame header. Frames no client may send, unmasked ones
+// included, give an error wrapping errProtocol; closeOnError answers it.
+func (c *wsConn) readHeader() (wsHeader, error) {
+	if _, err := io.ReadFull(c.br, c.hb[:2]); err != nil {
+		return wsHeader{}, err
+	}
+	n := wsHeaderSize(c.hb[0], c.hb[1])
+	if _, err := io.ReadFull(c.br, c.hb[2:n]); err != nil {
+		return wsHeader{}, err
+	}
+	h, _, err := parseWSHeader(c.hb[:n])
+	if err != nil {
+		return h, err
+	}
+	if !h.masked {
+		return h, fmt.Errorf("cannot accept unmasked client frame: %w", errProtocol)
+	}
+	if c.conn != nil {
+		_ = c.conn.SetReadDeadline(time.Now().Add(idleTimeout))
+	}
+	return h, nil
+}
+
+// readControl reads and unmasks the payload of control frame h, and answers it: a ping with a
+// pong carrying the same payload, a close by echoing the client's code (1000 when it sent
+// none). It returns the payload, valid until the next read, and io.EOF after a close.
+func (c *wsConn) readControl(h wsHeader) ([]byte, error) {
+	p := c.cb[:h.length]
+	if _, err := io.ReadFull(c.br, p); err != nil {
+		return nil, err
+	}
+	maskBytes(h.mask, 0, p)
+	switch h.opcode {
+	case opPing:
+		// kubectl's heartbeat: without pongs it drops the session after a minute.
+		return p, c.writeFrame(opPong, p, nil)
+	case opClose:
+		code := []byte{closeNormal >> 8, closeNormal & 0xff}
+		if len(p) >= 2 {
+			code = p[:2]
+		}
+		// Answer the client's close unless this side closed first.
+		_ = c.writeFrame(opClose, code, nil)
+		return p, io.EOF
+	}
+	return p, nil
+}
+
+// closeOnError sends the close frame a read error calls for: 1002 for a protocol violation,
+// 1009 for a message over a limit, none for a connection that failed or ended.
+func (c *wsConn) closeOnError(err error) {
+	switch {
+	case errors.Is(err, errProtocol):
+		_ = c.writeClose(closeProtocolError)
+	case errors.Is(err, errTooLarge):
+		_ = c.writeClose(closeTooBig)
+	}
+}
+
+// writeClose sends a close frame with code; nothing is written after it.
+func (c *wsConn) writeClose(code uint16) error {
+	return c.writeFrame(opClose, []byte{byte(code >> 8), byte(code)}, nil)
+}
+
+// writeFrame writes and flushes one unfragmented frame whose payload is prefix followed by p.
+// After a close frame, or a failed write, it returns errSessionClosed.
+func (c *wsConn) writeFrame(opcode byte, prefix, p []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closeSent {
+		return errSessionClosed
+	}
+	if opcode == opClose {
+		c.closeSent = true
+		c.closed.Store(true)
+	}
+	if c.conn != nil {
+		_ = c.conn.SetWriteDeadline(time.Now().Add(idleTimeout))
+	}
+	c.hdr = appendWSHeader(c.hdr[:0], true, opcode, len(prefix)+len(p))
+	c.hdr = append(c.hdr, prefix...)
+	_, _ = c.bw.Write(c.hdr)
+	_, _ = c.bw.Write(p)
+	if err := c.bw.Flush(); err != nil {
+		c.closeSent = true
+		c.closed.Store(true)
+		return fmt.Errorf("cannot write websocket frame: %w", err)
+	}
+	return nil
 }
