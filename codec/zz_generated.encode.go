@@ -3,8 +3,6 @@
 package codec
 
 import (
-	"strconv"
-
 	appsv1 "k8s.io/api/apps/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
@@ -15,13013 +13,7508 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-func init() { encGenerated = encodeGenerated }
+func init() {
+	encGenerated = encodeGenerated
+	encKeyData = encKeys
+}
 
 // encodeGenerated appends the JSON of v when a generated encoder handles its type.
 func encodeGenerated(b []byte, v any) ([]byte, bool) {
+	e := encoder{b: b}
 	switch o := v.(type) {
 	case *corev1.Namespace:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encCorev1Namespace(&e, o)
 		}
-		return encCorev1Namespace(b, o), true
 	case *corev1.NamespaceList:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encCorev1NamespaceList(&e, o)
 		}
-		return encCorev1NamespaceList(b, o), true
 	case *corev1.Pod:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encCorev1Pod(&e, o)
 		}
-		return encCorev1Pod(b, o), true
 	case *corev1.PodList:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encCorev1PodList(&e, o)
 		}
-		return encCorev1PodList(b, o), true
 	case *corev1.Node:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encCorev1Node(&e, o)
 		}
-		return encCorev1Node(b, o), true
 	case *corev1.NodeList:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encCorev1NodeList(&e, o)
 		}
-		return encCorev1NodeList(b, o), true
 	case *corev1.Event:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encCorev1Event(&e, o)
 		}
-		return encCorev1Event(b, o), true
 	case *corev1.EventList:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encCorev1EventList(&e, o)
 		}
-		return encCorev1EventList(b, o), true
 	case *eventsv1.Event:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encEventsv1Event(&e, o)
 		}
-		return encEventsv1Event(b, o), true
 	case *eventsv1.EventList:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encEventsv1EventList(&e, o)
 		}
-		return encEventsv1EventList(b, o), true
 	case *corev1.ConfigMap:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encCorev1ConfigMap(&e, o)
 		}
-		return encCorev1ConfigMap(b, o), true
 	case *corev1.ConfigMapList:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encCorev1ConfigMapList(&e, o)
 		}
-		return encCorev1ConfigMapList(b, o), true
 	case *corev1.Secret:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encCorev1Secret(&e, o)
 		}
-		return encCorev1Secret(b, o), true
 	case *corev1.SecretList:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encCorev1SecretList(&e, o)
 		}
-		return encCorev1SecretList(b, o), true
 	case *corev1.ServiceAccount:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encCorev1ServiceAccount(&e, o)
 		}
-		return encCorev1ServiceAccount(b, o), true
 	case *corev1.ServiceAccountList:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encCorev1ServiceAccountList(&e, o)
 		}
-		return encCorev1ServiceAccountList(b, o), true
 	case *corev1.Service:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encCorev1Service(&e, o)
 		}
-		return encCorev1Service(b, o), true
 	case *corev1.ServiceList:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encCorev1ServiceList(&e, o)
 		}
-		return encCorev1ServiceList(b, o), true
 	case *corev1.Endpoints:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encCorev1Endpoints(&e, o)
 		}
-		return encCorev1Endpoints(b, o), true
 	case *corev1.EndpointsList:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encCorev1EndpointsList(&e, o)
 		}
-		return encCorev1EndpointsList(b, o), true
 	case *corev1.PersistentVolumeClaim:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encCorev1PersistentVolumeClaim(&e, o)
 		}
-		return encCorev1PersistentVolumeClaim(b, o), true
 	case *corev1.PersistentVolumeClaimList:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encCorev1PersistentVolumeClaimList(&e, o)
 		}
-		return encCorev1PersistentVolumeClaimList(b, o), true
 	case *corev1.PersistentVolume:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encCorev1PersistentVolume(&e, o)
 		}
-		return encCorev1PersistentVolume(b, o), true
 	case *corev1.PersistentVolumeList:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encCorev1PersistentVolumeList(&e, o)
 		}
-		return encCorev1PersistentVolumeList(b, o), true
 	case *appsv1.Deployment:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encAppsv1Deployment(&e, o)
 		}
-		return encAppsv1Deployment(b, o), true
 	case *appsv1.DeploymentList:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encAppsv1DeploymentList(&e, o)
 		}
-		return encAppsv1DeploymentList(b, o), true
 	case *appsv1.ReplicaSet:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encAppsv1ReplicaSet(&e, o)
 		}
-		return encAppsv1ReplicaSet(b, o), true
 	case *appsv1.ReplicaSetList:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encAppsv1ReplicaSetList(&e, o)
 		}
-		return encAppsv1ReplicaSetList(b, o), true
 	case *discoveryv1.EndpointSlice:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encDiscoveryv1EndpointSlice(&e, o)
 		}
-		return encDiscoveryv1EndpointSlice(b, o), true
 	case *discoveryv1.EndpointSliceList:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encDiscoveryv1EndpointSliceList(&e, o)
 		}
-		return encDiscoveryv1EndpointSliceList(b, o), true
 	case *storagev1.StorageClass:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encStoragev1StorageClass(&e, o)
 		}
-		return encStoragev1StorageClass(b, o), true
 	case *storagev1.StorageClassList:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encStoragev1StorageClassList(&e, o)
 		}
-		return encStoragev1StorageClassList(b, o), true
 	case *authorizationv1.SelfSubjectAccessReview:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encAuthorizationv1SelfSubjectAccessReview(&e, o)
 		}
-		return encAuthorizationv1SelfSubjectAccessReview(b, o), true
 	case *authorizationv1.SelfSubjectRulesReview:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encAuthorizationv1SelfSubjectRulesReview(&e, o)
 		}
-		return encAuthorizationv1SelfSubjectRulesReview(b, o), true
 	case *metav1.Status:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encMetav1Status(&e, o)
 		}
-		return encMetav1Status(b, o), true
 	case *metav1.Table:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encMetav1Table(&e, o)
 		}
-		return encMetav1Table(b, o), true
 	case *metav1.PartialObjectMetadata:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encMetav1PartialObjectMetadata(&e, o)
 		}
-		return encMetav1PartialObjectMetadata(b, o), true
 	case *metav1.PartialObjectMetadataList:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encMetav1PartialObjectMetadataList(&e, o)
 		}
-		return encMetav1PartialObjectMetadataList(b, o), true
 	case *autoscalingv1.Scale:
 		if o == nil {
-			return append(b, "null"...), true
+			e.null()
+		} else {
+			encAutoscalingv1Scale(&e, o)
 		}
-		return encAutoscalingv1Scale(b, o), true
+	default:
+		return b, false
 	}
-	return b, false
+	return e.b, true
 }
 
 // encCorev1Namespace encodes a v1.Namespace.
-func encCorev1Namespace(b []byte, v *corev1.Namespace) []byte {
-	c := byte('{')
+func encCorev1Namespace(e *encoder, v *corev1.Namespace) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ObjectMeta(b, &v.ObjectMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"spec\":"...)
-	b = encCorev1NamespaceSpec(b, &v.Spec)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"status\":"...)
-	b = encCorev1NamespaceStatus(b, &v.Status)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.key(keyMetadata)
+	encMetav1ObjectMeta(e, &v.ObjectMeta)
+	e.key(keySpec)
+	encCorev1NamespaceSpec(e, &v.Spec)
+	e.key(keyStatus)
+	encCorev1NamespaceStatus(e, &v.Status)
+	e.close(start)
 }
 
 // encCorev1NamespaceList encodes a v1.NamespaceList.
-func encCorev1NamespaceList(b []byte, v *corev1.NamespaceList) []byte {
-	c := byte('{')
+func encCorev1NamespaceList(e *encoder, v *corev1.NamespaceList) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ListMeta(b, &v.ListMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"items\":"...)
+	e.key(keyMetadata)
+	encMetav1ListMeta(e, &v.ListMeta)
+	e.key(keyItems)
 	if v.Items == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
+		e.byte('[')
 		for i1 := range v.Items {
 			if i1 > 0 {
-				b = append(b, ',')
+				e.byte(',')
 			}
-			b = encCorev1Namespace(b, &v.Items[i1])
+			encCorev1Namespace(e, &v.Items[i1])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1Pod encodes a v1.Pod.
-func encCorev1Pod(b []byte, v *corev1.Pod) []byte {
-	c := byte('{')
+func encCorev1Pod(e *encoder, v *corev1.Pod) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ObjectMeta(b, &v.ObjectMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"spec\":"...)
-	b = encCorev1PodSpec(b, &v.Spec)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"status\":"...)
-	b = encCorev1PodStatus(b, &v.Status)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.key(keyMetadata)
+	encMetav1ObjectMeta(e, &v.ObjectMeta)
+	e.key(keySpec)
+	encCorev1PodSpec(e, &v.Spec)
+	e.key(keyStatus)
+	encCorev1PodStatus(e, &v.Status)
+	e.close(start)
 }
 
 // encCorev1PodList encodes a v1.PodList.
-func encCorev1PodList(b []byte, v *corev1.PodList) []byte {
-	c := byte('{')
+func encCorev1PodList(e *encoder, v *corev1.PodList) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ListMeta(b, &v.ListMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"items\":"...)
+	e.key(keyMetadata)
+	encMetav1ListMeta(e, &v.ListMeta)
+	e.key(keyItems)
 	if v.Items == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
+		e.byte('[')
 		for i2 := range v.Items {
 			if i2 > 0 {
-				b = append(b, ',')
+				e.byte(',')
 			}
-			b = encCorev1Pod(b, &v.Items[i2])
+			encCorev1Pod(e, &v.Items[i2])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1Node encodes a v1.Node.
-func encCorev1Node(b []byte, v *corev1.Node) []byte {
-	c := byte('{')
+func encCorev1Node(e *encoder, v *corev1.Node) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ObjectMeta(b, &v.ObjectMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"spec\":"...)
-	b = encCorev1NodeSpec(b, &v.Spec)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"status\":"...)
-	b = encCorev1NodeStatus(b, &v.Status)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.key(keyMetadata)
+	encMetav1ObjectMeta(e, &v.ObjectMeta)
+	e.key(keySpec)
+	encCorev1NodeSpec(e, &v.Spec)
+	e.key(keyStatus)
+	encCorev1NodeStatus(e, &v.Status)
+	e.close(start)
 }
 
 // encCorev1NodeList encodes a v1.NodeList.
-func encCorev1NodeList(b []byte, v *corev1.NodeList) []byte {
-	c := byte('{')
+func encCorev1NodeList(e *encoder, v *corev1.NodeList) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ListMeta(b, &v.ListMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"items\":"...)
+	e.key(keyMetadata)
+	encMetav1ListMeta(e, &v.ListMeta)
+	e.key(keyItems)
 	if v.Items == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
+		e.byte('[')
 		for i3 := range v.Items {
 			if i3 > 0 {
-				b = append(b, ',')
+				e.byte(',')
 			}
-			b = encCorev1Node(b, &v.Items[i3])
+			encCorev1Node(e, &v.Items[i3])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1Event encodes a v1.Event.
-func encCorev1Event(b []byte, v *corev1.Event) []byte {
-	c := byte('{')
+func encCorev1Event(e *encoder, v *corev1.Event) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ObjectMeta(b, &v.ObjectMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"involvedObject\":"...)
-	b = encCorev1ObjectReference(b, &v.InvolvedObject)
+	e.key(keyMetadata)
+	encMetav1ObjectMeta(e, &v.ObjectMeta)
+	e.key(keyInvolvedObject)
+	encCorev1ObjectReference(e, &v.InvolvedObject)
 	if v.Reason != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"reason\":"...)
-		b = appendString(b, string(v.Reason))
+		e.keyString(keyReason, string(v.Reason))
 	}
 	if v.Message != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"message\":"...)
-		b = appendString(b, string(v.Message))
+		e.keyString(keyMessage, string(v.Message))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"source\":"...)
-	b = encCorev1EventSource(b, &v.Source)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"firstTimestamp\":"...)
-	b = appendTime(b, &v.FirstTimestamp)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"lastTimestamp\":"...)
-	b = appendTime(b, &v.LastTimestamp)
+	e.key(keySource)
+	encCorev1EventSource(e, &v.Source)
+	e.keyTime(keyFirstTimestamp, &v.FirstTimestamp)
+	e.keyTime(keyLastTimestamp, &v.LastTimestamp)
 	if v.Count != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"count\":"...)
-		b = strconv.AppendInt(b, int64(v.Count), 10)
+		e.keyInt(keyCount, int64(v.Count))
 	}
 	if v.Type != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"type\":"...)
-		b = appendString(b, string(v.Type))
+		e.keyString(keyType, string(v.Type))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"eventTime\":"...)
-	b = appendMicroTime(b, &v.EventTime)
+	e.keyMicroTime(keyEventTime, &v.EventTime)
 	if v.Series != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"series\":"...)
-		if v.Series == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1EventSeries(b, v.Series)
-		}
+		e.key(keySeries)
+		encCorev1EventSeries(e, v.Series)
 	}
 	if v.Action != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"action\":"...)
-		b = appendString(b, string(v.Action))
+		e.keyString(keyAction, string(v.Action))
 	}
 	if v.Related != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"related\":"...)
-		if v.Related == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ObjectReference(b, v.Related)
-		}
+		e.key(keyRelated)
+		encCorev1ObjectReference(e, v.Related)
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"reportingComponent\":"...)
-	b = appendString(b, string(v.ReportingController))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"reportingInstance\":"...)
-	b = appendString(b, string(v.ReportingInstance))
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.keyString(keyReportingComponent, string(v.ReportingController))
+	e.keyString(keyReportingInstance, string(v.ReportingInstance))
+	e.close(start)
 }
 
 // encCorev1EventList encodes a v1.EventList.
-func encCorev1EventList(b []byte, v *corev1.EventList) []byte {
-	c := byte('{')
+func encCorev1EventList(e *encoder, v *corev1.EventList) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ListMeta(b, &v.ListMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"items\":"...)
+	e.key(keyMetadata)
+	encMetav1ListMeta(e, &v.ListMeta)
+	e.key(keyItems)
 	if v.Items == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
+		e.byte('[')
 		for i4 := range v.Items {
 			if i4 > 0 {
-				b = append(b, ',')
+				e.byte(',')
 			}
-			b = encCorev1Event(b, &v.Items[i4])
+			encCorev1Event(e, &v.Items[i4])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encEventsv1Event encodes a v1.Event.
-func encEventsv1Event(b []byte, v *eventsv1.Event) []byte {
-	c := byte('{')
+func encEventsv1Event(e *encoder, v *eventsv1.Event) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ObjectMeta(b, &v.ObjectMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"eventTime\":"...)
-	b = appendMicroTime(b, &v.EventTime)
+	e.key(keyMetadata)
+	encMetav1ObjectMeta(e, &v.ObjectMeta)
+	e.keyMicroTime(keyEventTime, &v.EventTime)
 	if v.Series != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"series\":"...)
-		if v.Series == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encEventsv1EventSeries(b, v.Series)
-		}
+		e.key(keySeries)
+		encEventsv1EventSeries(e, v.Series)
 	}
 	if v.ReportingController != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"reportingController\":"...)
-		b = appendString(b, string(v.ReportingController))
+		e.keyString(keyReportingController, string(v.ReportingController))
 	}
 	if v.ReportingInstance != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"reportingInstance\":"...)
-		b = appendString(b, string(v.ReportingInstance))
+		e.keyString(keyReportingInstance, string(v.ReportingInstance))
 	}
 	if v.Action != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"action\":"...)
-		b = appendString(b, string(v.Action))
+		e.keyString(keyAction, string(v.Action))
 	}
 	if v.Reason != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"reason\":"...)
-		b = appendString(b, string(v.Reason))
+		e.keyString(keyReason, string(v.Reason))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"regarding\":"...)
-	b = encCorev1ObjectReference(b, &v.Regarding)
+	e.key(keyRegarding)
+	encCorev1ObjectReference(e, &v.Regarding)
 	if v.Related != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"related\":"...)
-		if v.Related == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ObjectReference(b, v.Related)
-		}
+		e.key(keyRelated)
+		encCorev1ObjectReference(e, v.Related)
 	}
 	if v.Note != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"note\":"...)
-		b = appendString(b, string(v.Note))
+		e.keyString(keyNote, string(v.Note))
 	}
 	if v.Type != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"type\":"...)
-		b = appendString(b, string(v.Type))
+		e.keyString(keyType, string(v.Type))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"deprecatedSource\":"...)
-	b = encCorev1EventSource(b, &v.DeprecatedSource)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"deprecatedFirstTimestamp\":"...)
-	b = appendTime(b, &v.DeprecatedFirstTimestamp)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"deprecatedLastTimestamp\":"...)
-	b = appendTime(b, &v.DeprecatedLastTimestamp)
+	e.key(keyDeprecatedSource)
+	encCorev1EventSource(e, &v.DeprecatedSource)
+	e.keyTime(keyDeprecatedFirstTimestamp, &v.DeprecatedFirstTimestamp)
+	e.keyTime(keyDeprecatedLastTimestamp, &v.DeprecatedLastTimestamp)
 	if v.DeprecatedCount != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"deprecatedCount\":"...)
-		b = strconv.AppendInt(b, int64(v.DeprecatedCount), 10)
+		e.keyInt(keyDeprecatedCount, int64(v.DeprecatedCount))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encEventsv1EventList encodes a v1.EventList.
-func encEventsv1EventList(b []byte, v *eventsv1.EventList) []byte {
-	c := byte('{')
+func encEventsv1EventList(e *encoder, v *eventsv1.EventList) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ListMeta(b, &v.ListMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"items\":"...)
+	e.key(keyMetadata)
+	encMetav1ListMeta(e, &v.ListMeta)
+	e.key(keyItems)
 	if v.Items == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
+		e.byte('[')
 		for i5 := range v.Items {
 			if i5 > 0 {
-				b = append(b, ',')
+				e.byte(',')
 			}
-			b = encEventsv1Event(b, &v.Items[i5])
+			encEventsv1Event(e, &v.Items[i5])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ConfigMap encodes a v1.ConfigMap.
-func encCorev1ConfigMap(b []byte, v *corev1.ConfigMap) []byte {
-	c := byte('{')
+func encCorev1ConfigMap(e *encoder, v *corev1.ConfigMap) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ObjectMeta(b, &v.ObjectMeta)
+	e.key(keyMetadata)
+	encMetav1ObjectMeta(e, &v.ObjectMeta)
 	if v.Immutable != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"immutable\":"...)
-		if v.Immutable == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.Immutable)))
-		}
+		e.keyBool(keyImmutable, bool(*v.Immutable))
 	}
 	if len(v.Data) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"data\":"...)
-		if v.Data == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki6, k6 := range encSortedKeys(v.Data) {
-				mv6 := v.Data[string(k6)]
-				if ki6 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k6)
-				b = append(b, ':')
-				b = appendString(b, string(mv6))
-			}
-			b = append(b, '}')
-		}
+		encKeyStringMap(e, keyData, v.Data)
 	}
 	if len(v.BinaryData) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"binaryData\":"...)
-		if v.BinaryData == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki7, k7 := range encSortedKeys(v.BinaryData) {
-				mv7 := v.BinaryData[string(k7)]
-				if ki7 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k7)
-				b = append(b, ':')
-				if mv7 == nil {
-					b = append(b, "null"...)
-				} else {
-					b = appendBytes(b, []byte(mv7))
-				}
+		e.key(keyBinaryDataObject)
+		for ki6, k6 := range encSortedKeys(v.BinaryData) {
+			mv6 := v.BinaryData[string(k6)]
+			e.mapKey(ki6, k6)
+			if mv6 == nil {
+				e.null()
+			} else {
+				e.bytes([]byte(mv6))
 			}
-			b = append(b, '}')
 		}
+		e.byte('}')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ConfigMapList encodes a v1.ConfigMapList.
-func encCorev1ConfigMapList(b []byte, v *corev1.ConfigMapList) []byte {
-	c := byte('{')
+func encCorev1ConfigMapList(e *encoder, v *corev1.ConfigMapList) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ListMeta(b, &v.ListMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"items\":"...)
+	e.key(keyMetadata)
+	encMetav1ListMeta(e, &v.ListMeta)
+	e.key(keyItems)
 	if v.Items == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
-		for i8 := range v.Items {
-			if i8 > 0 {
-				b = append(b, ',')
+		e.byte('[')
+		for i7 := range v.Items {
+			if i7 > 0 {
+				e.byte(',')
 			}
-			b = encCorev1ConfigMap(b, &v.Items[i8])
+			encCorev1ConfigMap(e, &v.Items[i7])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1Secret encodes a v1.Secret.
-func encCorev1Secret(b []byte, v *corev1.Secret) []byte {
-	c := byte('{')
+func encCorev1Secret(e *encoder, v *corev1.Secret) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ObjectMeta(b, &v.ObjectMeta)
+	e.key(keyMetadata)
+	encMetav1ObjectMeta(e, &v.ObjectMeta)
 	if v.Immutable != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"immutable\":"...)
-		if v.Immutable == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.Immutable)))
-		}
+		e.keyBool(keyImmutable, bool(*v.Immutable))
 	}
 	if len(v.Data) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"data\":"...)
-		if v.Data == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki9, k9 := range encSortedKeys(v.Data) {
-				mv9 := v.Data[string(k9)]
-				if ki9 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k9)
-				b = append(b, ':')
-				if mv9 == nil {
-					b = append(b, "null"...)
-				} else {
-					b = appendBytes(b, []byte(mv9))
-				}
+		e.key(keyDataObject)
+		for ki8, k8 := range encSortedKeys(v.Data) {
+			mv8 := v.Data[string(k8)]
+			e.mapKey(ki8, k8)
+			if mv8 == nil {
+				e.null()
+			} else {
+				e.bytes([]byte(mv8))
 			}
-			b = append(b, '}')
 		}
+		e.byte('}')
 	}
 	if len(v.StringData) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"stringData\":"...)
-		if v.StringData == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki10, k10 := range encSortedKeys(v.StringData) {
-				mv10 := v.StringData[string(k10)]
-				if ki10 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k10)
-				b = append(b, ':')
-				b = appendString(b, string(mv10))
-			}
-			b = append(b, '}')
-		}
+		encKeyStringMap(e, keyStringData, v.StringData)
 	}
 	if v.Type != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"type\":"...)
-		b = appendString(b, string(v.Type))
+		e.keyString(keyType, string(v.Type))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1SecretList encodes a v1.SecretList.
-func encCorev1SecretList(b []byte, v *corev1.SecretList) []byte {
-	c := byte('{')
+func encCorev1SecretList(e *encoder, v *corev1.SecretList) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ListMeta(b, &v.ListMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"items\":"...)
+	e.key(keyMetadata)
+	encMetav1ListMeta(e, &v.ListMeta)
+	e.key(keyItems)
 	if v.Items == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
-		for i11 := range v.Items {
-			if i11 > 0 {
-				b = append(b, ',')
+		e.byte('[')
+		for i9 := range v.Items {
+			if i9 > 0 {
+				e.byte(',')
 			}
-			b = encCorev1Secret(b, &v.Items[i11])
+			encCorev1Secret(e, &v.Items[i9])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ServiceAccount encodes a v1.ServiceAccount.
-func encCorev1ServiceAccount(b []byte, v *corev1.ServiceAccount) []byte {
-	c := byte('{')
+func encCorev1ServiceAccount(e *encoder, v *corev1.ServiceAccount) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ObjectMeta(b, &v.ObjectMeta)
+	e.key(keyMetadata)
+	encMetav1ObjectMeta(e, &v.ObjectMeta)
 	if len(v.Secrets) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"secrets\":"...)
-		if v.Secrets == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i12 := range v.Secrets {
-				if i12 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1ObjectReference(b, &v.Secrets[i12])
+		e.key(keySecretsList)
+		for i10 := range v.Secrets {
+			if i10 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1ObjectReference(e, &v.Secrets[i10])
 		}
+		e.byte(']')
 	}
 	if len(v.ImagePullSecrets) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"imagePullSecrets\":"...)
-		if v.ImagePullSecrets == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i13 := range v.ImagePullSecrets {
-				if i13 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1LocalObjectReference(b, &v.ImagePullSecrets[i13])
+		e.key(keyImagePullSecretsList)
+		for i11 := range v.ImagePullSecrets {
+			if i11 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1LocalObjectReference(e, &v.ImagePullSecrets[i11])
 		}
+		e.byte(']')
 	}
 	if v.AutomountServiceAccountToken != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"automountServiceAccountToken\":"...)
-		if v.AutomountServiceAccountToken == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.AutomountServiceAccountToken)))
-		}
+		e.keyBool(keyAutomountServiceAccountToken, bool(*v.AutomountServiceAccountToken))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ServiceAccountList encodes a v1.ServiceAccountList.
-func encCorev1ServiceAccountList(b []byte, v *corev1.ServiceAccountList) []byte {
-	c := byte('{')
+func encCorev1ServiceAccountList(e *encoder, v *corev1.ServiceAccountList) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ListMeta(b, &v.ListMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"items\":"...)
+	e.key(keyMetadata)
+	encMetav1ListMeta(e, &v.ListMeta)
+	e.key(keyItems)
 	if v.Items == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
-		for i14 := range v.Items {
-			if i14 > 0 {
-				b = append(b, ',')
+		e.byte('[')
+		for i12 := range v.Items {
+			if i12 > 0 {
+				e.byte(',')
 			}
-			b = encCorev1ServiceAccount(b, &v.Items[i14])
+			encCorev1ServiceAccount(e, &v.Items[i12])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1Service encodes a v1.Service.
-func encCorev1Service(b []byte, v *corev1.Service) []byte {
-	c := byte('{')
+func encCorev1Service(e *encoder, v *corev1.Service) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ObjectMeta(b, &v.ObjectMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"spec\":"...)
-	b = encCorev1ServiceSpec(b, &v.Spec)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"status\":"...)
-	b = encCorev1ServiceStatus(b, &v.Status)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.key(keyMetadata)
+	encMetav1ObjectMeta(e, &v.ObjectMeta)
+	e.key(keySpec)
+	encCorev1ServiceSpec(e, &v.Spec)
+	e.key(keyStatus)
+	encCorev1ServiceStatus(e, &v.Status)
+	e.close(start)
 }
 
 // encCorev1ServiceList encodes a v1.ServiceList.
-func encCorev1ServiceList(b []byte, v *corev1.ServiceList) []byte {
-	c := byte('{')
+func encCorev1ServiceList(e *encoder, v *corev1.ServiceList) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ListMeta(b, &v.ListMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"items\":"...)
+	e.key(keyMetadata)
+	encMetav1ListMeta(e, &v.ListMeta)
+	e.key(keyItems)
 	if v.Items == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
-		for i15 := range v.Items {
-			if i15 > 0 {
-				b = append(b, ',')
+		e.byte('[')
+		for i13 := range v.Items {
+			if i13 > 0 {
+				e.byte(',')
 			}
-			b = encCorev1Service(b, &v.Items[i15])
+			encCorev1Service(e, &v.Items[i13])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1Endpoints encodes a v1.Endpoints.
-func encCorev1Endpoints(b []byte, v *corev1.Endpoints) []byte {
-	c := byte('{')
+func encCorev1Endpoints(e *encoder, v *corev1.Endpoints) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ObjectMeta(b, &v.ObjectMeta)
+	e.key(keyMetadata)
+	encMetav1ObjectMeta(e, &v.ObjectMeta)
 	if len(v.Subsets) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"subsets\":"...)
-		if v.Subsets == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i16 := range v.Subsets {
-				if i16 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1EndpointSubset(b, &v.Subsets[i16])
+		e.key(keySubsetsList)
+		for i14 := range v.Subsets {
+			if i14 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1EndpointSubset(e, &v.Subsets[i14])
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1EndpointsList encodes a v1.EndpointsList.
-func encCorev1EndpointsList(b []byte, v *corev1.EndpointsList) []byte {
-	c := byte('{')
+func encCorev1EndpointsList(e *encoder, v *corev1.EndpointsList) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ListMeta(b, &v.ListMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"items\":"...)
+	e.key(keyMetadata)
+	encMetav1ListMeta(e, &v.ListMeta)
+	e.key(keyItems)
 	if v.Items == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
-		for i17 := range v.Items {
-			if i17 > 0 {
-				b = append(b, ',')
+		e.byte('[')
+		for i15 := range v.Items {
+			if i15 > 0 {
+				e.byte(',')
 			}
-			b = encCorev1Endpoints(b, &v.Items[i17])
+			encCorev1Endpoints(e, &v.Items[i15])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PersistentVolumeClaim encodes a v1.PersistentVolumeClaim.
-func encCorev1PersistentVolumeClaim(b []byte, v *corev1.PersistentVolumeClaim) []byte {
-	c := byte('{')
+func encCorev1PersistentVolumeClaim(e *encoder, v *corev1.PersistentVolumeClaim) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ObjectMeta(b, &v.ObjectMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"spec\":"...)
-	b = encCorev1PersistentVolumeClaimSpec(b, &v.Spec)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"status\":"...)
-	b = encCorev1PersistentVolumeClaimStatus(b, &v.Status)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.key(keyMetadata)
+	encMetav1ObjectMeta(e, &v.ObjectMeta)
+	e.key(keySpec)
+	encCorev1PersistentVolumeClaimSpec(e, &v.Spec)
+	e.key(keyStatus)
+	encCorev1PersistentVolumeClaimStatus(e, &v.Status)
+	e.close(start)
 }
 
 // encCorev1PersistentVolumeClaimList encodes a v1.PersistentVolumeClaimList.
-func encCorev1PersistentVolumeClaimList(b []byte, v *corev1.PersistentVolumeClaimList) []byte {
-	c := byte('{')
+func encCorev1PersistentVolumeClaimList(e *encoder, v *corev1.PersistentVolumeClaimList) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ListMeta(b, &v.ListMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"items\":"...)
+	e.key(keyMetadata)
+	encMetav1ListMeta(e, &v.ListMeta)
+	e.key(keyItems)
 	if v.Items == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
-		for i18 := range v.Items {
-			if i18 > 0 {
-				b = append(b, ',')
+		e.byte('[')
+		for i16 := range v.Items {
+			if i16 > 0 {
+				e.byte(',')
 			}
-			b = encCorev1PersistentVolumeClaim(b, &v.Items[i18])
+			encCorev1PersistentVolumeClaim(e, &v.Items[i16])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PersistentVolume encodes a v1.PersistentVolume.
-func encCorev1PersistentVolume(b []byte, v *corev1.PersistentVolume) []byte {
-	c := byte('{')
+func encCorev1PersistentVolume(e *encoder, v *corev1.PersistentVolume) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ObjectMeta(b, &v.ObjectMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"spec\":"...)
-	b = encCorev1PersistentVolumeSpec(b, &v.Spec)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"status\":"...)
-	b = encCorev1PersistentVolumeStatus(b, &v.Status)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.key(keyMetadata)
+	encMetav1ObjectMeta(e, &v.ObjectMeta)
+	e.key(keySpec)
+	encCorev1PersistentVolumeSpec(e, &v.Spec)
+	e.key(keyStatus)
+	encCorev1PersistentVolumeStatus(e, &v.Status)
+	e.close(start)
 }
 
 // encCorev1PersistentVolumeList encodes a v1.PersistentVolumeList.
-func encCorev1PersistentVolumeList(b []byte, v *corev1.PersistentVolumeList) []byte {
-	c := byte('{')
+func encCorev1PersistentVolumeList(e *encoder, v *corev1.PersistentVolumeList) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ListMeta(b, &v.ListMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"items\":"...)
+	e.key(keyMetadata)
+	encMetav1ListMeta(e, &v.ListMeta)
+	e.key(keyItems)
 	if v.Items == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
-		for i19 := range v.Items {
-			if i19 > 0 {
-				b = append(b, ',')
+		e.byte('[')
+		for i17 := range v.Items {
+			if i17 > 0 {
+				e.byte(',')
 			}
-			b = encCorev1PersistentVolume(b, &v.Items[i19])
+			encCorev1PersistentVolume(e, &v.Items[i17])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encAppsv1Deployment encodes a v1.Deployment.
-func encAppsv1Deployment(b []byte, v *appsv1.Deployment) []byte {
-	c := byte('{')
+func encAppsv1Deployment(e *encoder, v *appsv1.Deployment) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ObjectMeta(b, &v.ObjectMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"spec\":"...)
-	b = encAppsv1DeploymentSpec(b, &v.Spec)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"status\":"...)
-	b = encAppsv1DeploymentStatus(b, &v.Status)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.key(keyMetadata)
+	encMetav1ObjectMeta(e, &v.ObjectMeta)
+	e.key(keySpec)
+	encAppsv1DeploymentSpec(e, &v.Spec)
+	e.key(keyStatus)
+	encAppsv1DeploymentStatus(e, &v.Status)
+	e.close(start)
 }
 
 // encAppsv1DeploymentList encodes a v1.DeploymentList.
-func encAppsv1DeploymentList(b []byte, v *appsv1.DeploymentList) []byte {
-	c := byte('{')
+func encAppsv1DeploymentList(e *encoder, v *appsv1.DeploymentList) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ListMeta(b, &v.ListMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"items\":"...)
+	e.key(keyMetadata)
+	encMetav1ListMeta(e, &v.ListMeta)
+	e.key(keyItems)
 	if v.Items == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
-		for i20 := range v.Items {
-			if i20 > 0 {
-				b = append(b, ',')
+		e.byte('[')
+		for i18 := range v.Items {
+			if i18 > 0 {
+				e.byte(',')
 			}
-			b = encAppsv1Deployment(b, &v.Items[i20])
+			encAppsv1Deployment(e, &v.Items[i18])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encAppsv1ReplicaSet encodes a v1.ReplicaSet.
-func encAppsv1ReplicaSet(b []byte, v *appsv1.ReplicaSet) []byte {
-	c := byte('{')
+func encAppsv1ReplicaSet(e *encoder, v *appsv1.ReplicaSet) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ObjectMeta(b, &v.ObjectMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"spec\":"...)
-	b = encAppsv1ReplicaSetSpec(b, &v.Spec)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"status\":"...)
-	b = encAppsv1ReplicaSetStatus(b, &v.Status)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.key(keyMetadata)
+	encMetav1ObjectMeta(e, &v.ObjectMeta)
+	e.key(keySpec)
+	encAppsv1ReplicaSetSpec(e, &v.Spec)
+	e.key(keyStatus)
+	encAppsv1ReplicaSetStatus(e, &v.Status)
+	e.close(start)
 }
 
 // encAppsv1ReplicaSetList encodes a v1.ReplicaSetList.
-func encAppsv1ReplicaSetList(b []byte, v *appsv1.ReplicaSetList) []byte {
-	c := byte('{')
+func encAppsv1ReplicaSetList(e *encoder, v *appsv1.ReplicaSetList) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ListMeta(b, &v.ListMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"items\":"...)
+	e.key(keyMetadata)
+	encMetav1ListMeta(e, &v.ListMeta)
+	e.key(keyItems)
 	if v.Items == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
-		for i21 := range v.Items {
-			if i21 > 0 {
-				b = append(b, ',')
+		e.byte('[')
+		for i19 := range v.Items {
+			if i19 > 0 {
+				e.byte(',')
 			}
-			b = encAppsv1ReplicaSet(b, &v.Items[i21])
+			encAppsv1ReplicaSet(e, &v.Items[i19])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encDiscoveryv1EndpointSlice encodes a v1.EndpointSlice.
-func encDiscoveryv1EndpointSlice(b []byte, v *discoveryv1.EndpointSlice) []byte {
-	c := byte('{')
+func encDiscoveryv1EndpointSlice(e *encoder, v *discoveryv1.EndpointSlice) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ObjectMeta(b, &v.ObjectMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"addressType\":"...)
-	b = appendString(b, string(v.AddressType))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"endpoints\":"...)
+	e.key(keyMetadata)
+	encMetav1ObjectMeta(e, &v.ObjectMeta)
+	e.keyString(keyAddressType, string(v.AddressType))
+	e.key(keyEndpoints)
 	if v.Endpoints == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
-		for i22 := range v.Endpoints {
-			if i22 > 0 {
-				b = append(b, ',')
+		e.byte('[')
+		for i20 := range v.Endpoints {
+			if i20 > 0 {
+				e.byte(',')
 			}
-			b = encDiscoveryv1Endpoint(b, &v.Endpoints[i22])
+			encDiscoveryv1Endpoint(e, &v.Endpoints[i20])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"ports\":"...)
+	e.key(keyPorts)
 	if v.Ports == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
-		for i23 := range v.Ports {
-			if i23 > 0 {
-				b = append(b, ',')
+		e.byte('[')
+		for i21 := range v.Ports {
+			if i21 > 0 {
+				e.byte(',')
 			}
-			b = encDiscoveryv1EndpointPort(b, &v.Ports[i23])
+			encDiscoveryv1EndpointPort(e, &v.Ports[i21])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encDiscoveryv1EndpointSliceList encodes a v1.EndpointSliceList.
-func encDiscoveryv1EndpointSliceList(b []byte, v *discoveryv1.EndpointSliceList) []byte {
-	c := byte('{')
+func encDiscoveryv1EndpointSliceList(e *encoder, v *discoveryv1.EndpointSliceList) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ListMeta(b, &v.ListMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"items\":"...)
+	e.key(keyMetadata)
+	encMetav1ListMeta(e, &v.ListMeta)
+	e.key(keyItems)
 	if v.Items == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
-		for i24 := range v.Items {
-			if i24 > 0 {
-				b = append(b, ',')
+		e.byte('[')
+		for i22 := range v.Items {
+			if i22 > 0 {
+				e.byte(',')
 			}
-			b = encDiscoveryv1EndpointSlice(b, &v.Items[i24])
+			encDiscoveryv1EndpointSlice(e, &v.Items[i22])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encStoragev1StorageClass encodes a v1.StorageClass.
-func encStoragev1StorageClass(b []byte, v *storagev1.StorageClass) []byte {
-	c := byte('{')
+func encStoragev1StorageClass(e *encoder, v *storagev1.StorageClass) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ObjectMeta(b, &v.ObjectMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"provisioner\":"...)
-	b = appendString(b, string(v.Provisioner))
+	e.key(keyMetadata)
+	encMetav1ObjectMeta(e, &v.ObjectMeta)
+	e.keyString(keyProvisioner, string(v.Provisioner))
 	if len(v.Parameters) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"parameters\":"...)
-		if v.Parameters == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki25, k25 := range encSortedKeys(v.Parameters) {
-				mv25 := v.Parameters[string(k25)]
-				if ki25 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k25)
-				b = append(b, ':')
-				b = appendString(b, string(mv25))
-			}
-			b = append(b, '}')
-		}
+		encKeyStringMap(e, keyParameters, v.Parameters)
 	}
 	if v.ReclaimPolicy != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"reclaimPolicy\":"...)
-		if v.ReclaimPolicy == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.ReclaimPolicy)))
-		}
+		e.keyString(keyReclaimPolicy, string(*v.ReclaimPolicy))
 	}
 	if len(v.MountOptions) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"mountOptions\":"...)
-		if v.MountOptions == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i26 := range v.MountOptions {
-				if i26 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.MountOptions[i26]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyMountOptions, v.MountOptions)
 	}
 	if v.AllowVolumeExpansion != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"allowVolumeExpansion\":"...)
-		if v.AllowVolumeExpansion == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.AllowVolumeExpansion)))
-		}
+		e.keyBool(keyAllowVolumeExpansion, bool(*v.AllowVolumeExpansion))
 	}
 	if v.VolumeBindingMode != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"volumeBindingMode\":"...)
-		if v.VolumeBindingMode == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.VolumeBindingMode)))
-		}
+		e.keyString(keyVolumeBindingMode, string(*v.VolumeBindingMode))
 	}
 	if len(v.AllowedTopologies) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"allowedTopologies\":"...)
-		if v.AllowedTopologies == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i27 := range v.AllowedTopologies {
-				if i27 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1TopologySelectorTerm(b, &v.AllowedTopologies[i27])
+		e.key(keyAllowedTopologiesList)
+		for i23 := range v.AllowedTopologies {
+			if i23 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1TopologySelectorTerm(e, &v.AllowedTopologies[i23])
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encStoragev1StorageClassList encodes a v1.StorageClassList.
-func encStoragev1StorageClassList(b []byte, v *storagev1.StorageClassList) []byte {
-	c := byte('{')
+func encStoragev1StorageClassList(e *encoder, v *storagev1.StorageClassList) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ListMeta(b, &v.ListMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"items\":"...)
+	e.key(keyMetadata)
+	encMetav1ListMeta(e, &v.ListMeta)
+	e.key(keyItems)
 	if v.Items == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
-		for i28 := range v.Items {
-			if i28 > 0 {
-				b = append(b, ',')
+		e.byte('[')
+		for i24 := range v.Items {
+			if i24 > 0 {
+				e.byte(',')
 			}
-			b = encStoragev1StorageClass(b, &v.Items[i28])
+			encStoragev1StorageClass(e, &v.Items[i24])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encAuthorizationv1SelfSubjectAccessReview encodes a v1.SelfSubjectAccessReview.
-func encAuthorizationv1SelfSubjectAccessReview(b []byte, v *authorizationv1.SelfSubjectAccessReview) []byte {
-	c := byte('{')
+func encAuthorizationv1SelfSubjectAccessReview(e *encoder, v *authorizationv1.SelfSubjectAccessReview) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ObjectMeta(b, &v.ObjectMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"spec\":"...)
-	b = encAuthorizationv1SelfSubjectAccessReviewSpec(b, &v.Spec)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"status\":"...)
-	b = encAuthorizationv1SubjectAccessReviewStatus(b, &v.Status)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.key(keyMetadata)
+	encMetav1ObjectMeta(e, &v.ObjectMeta)
+	e.key(keySpec)
+	encAuthorizationv1SelfSubjectAccessReviewSpec(e, &v.Spec)
+	e.key(keyStatus)
+	encAuthorizationv1SubjectAccessReviewStatus(e, &v.Status)
+	e.close(start)
 }
 
 // encAuthorizationv1SelfSubjectRulesReview encodes a v1.SelfSubjectRulesReview.
-func encAuthorizationv1SelfSubjectRulesReview(b []byte, v *authorizationv1.SelfSubjectRulesReview) []byte {
-	c := byte('{')
+func encAuthorizationv1SelfSubjectRulesReview(e *encoder, v *authorizationv1.SelfSubjectRulesReview) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ObjectMeta(b, &v.ObjectMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"spec\":"...)
-	b = encAuthorizationv1SelfSubjectRulesReviewSpec(b, &v.Spec)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"status\":"...)
-	b = encAuthorizationv1SubjectRulesReviewStatus(b, &v.Status)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.key(keyMetadata)
+	encMetav1ObjectMeta(e, &v.ObjectMeta)
+	e.key(keySpec)
+	encAuthorizationv1SelfSubjectRulesReviewSpec(e, &v.Spec)
+	e.key(keyStatus)
+	encAuthorizationv1SubjectRulesReviewStatus(e, &v.Status)
+	e.close(start)
 }
 
 // encMetav1Status encodes a v1.Status.
-func encMetav1Status(b []byte, v *metav1.Status) []byte {
-	c := byte('{')
+func encMetav1Status(e *encoder, v *metav1.Status) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ListMeta(b, &v.ListMeta)
+	e.key(keyMetadata)
+	encMetav1ListMeta(e, &v.ListMeta)
 	if v.Status != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"status\":"...)
-		b = appendString(b, string(v.Status))
+		e.keyString(keyStatus, string(v.Status))
 	}
 	if v.Message != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"message\":"...)
-		b = appendString(b, string(v.Message))
+		e.keyString(keyMessage, string(v.Message))
 	}
 	if v.Reason != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"reason\":"...)
-		b = appendString(b, string(v.Reason))
+		e.keyString(keyReason, string(v.Reason))
 	}
 	if v.Details != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"details\":"...)
-		if v.Details == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encMetav1StatusDetails(b, v.Details)
-		}
+		e.key(keyDetails)
+		encMetav1StatusDetails(e, v.Details)
 	}
 	if v.Code != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"code\":"...)
-		b = strconv.AppendInt(b, int64(v.Code), 10)
+		e.keyInt(keyCode, int64(v.Code))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encMetav1Table encodes a v1.Table.
-func encMetav1Table(b []byte, v *metav1.Table) []byte {
-	c := byte('{')
+func encMetav1Table(e *encoder, v *metav1.Table) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ListMeta(b, &v.ListMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"columnDefinitions\":"...)
+	e.key(keyMetadata)
+	encMetav1ListMeta(e, &v.ListMeta)
+	e.key(keyColumnDefinitions)
 	if v.ColumnDefinitions == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
-		for i29 := range v.ColumnDefinitions {
-			if i29 > 0 {
-				b = append(b, ',')
+		e.byte('[')
+		for i25 := range v.ColumnDefinitions {
+			if i25 > 0 {
+				e.byte(',')
 			}
-			b = encMetav1TableColumnDefinition(b, &v.ColumnDefinitions[i29])
+			encMetav1TableColumnDefinition(e, &v.ColumnDefinitions[i25])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"rows\":"...)
+	e.key(keyRows)
 	if v.Rows == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
-		for i30 := range v.Rows {
-			if i30 > 0 {
-				b = append(b, ',')
+		e.byte('[')
+		for i26 := range v.Rows {
+			if i26 > 0 {
+				e.byte(',')
 			}
-			b = encMetav1TableRow(b, &v.Rows[i30])
+			encMetav1TableRow(e, &v.Rows[i26])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encMetav1PartialObjectMetadata encodes a v1.PartialObjectMetadata.
-func encMetav1PartialObjectMetadata(b []byte, v *metav1.PartialObjectMetadata) []byte {
-	c := byte('{')
+func encMetav1PartialObjectMetadata(e *encoder, v *metav1.PartialObjectMetadata) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ObjectMeta(b, &v.ObjectMeta)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.key(keyMetadata)
+	encMetav1ObjectMeta(e, &v.ObjectMeta)
+	e.close(start)
 }
 
 // encMetav1PartialObjectMetadataList encodes a v1.PartialObjectMetadataList.
-func encMetav1PartialObjectMetadataList(b []byte, v *metav1.PartialObjectMetadataList) []byte {
-	c := byte('{')
+func encMetav1PartialObjectMetadataList(e *encoder, v *metav1.PartialObjectMetadataList) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ListMeta(b, &v.ListMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"items\":"...)
+	e.key(keyMetadata)
+	encMetav1ListMeta(e, &v.ListMeta)
+	e.key(keyItems)
 	if v.Items == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
-		for i31 := range v.Items {
-			if i31 > 0 {
-				b = append(b, ',')
+		e.byte('[')
+		for i27 := range v.Items {
+			if i27 > 0 {
+				e.byte(',')
 			}
-			b = encMetav1PartialObjectMetadata(b, &v.Items[i31])
+			encMetav1PartialObjectMetadata(e, &v.Items[i27])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encAutoscalingv1Scale encodes a v1.Scale.
-func encAutoscalingv1Scale(b []byte, v *autoscalingv1.Scale) []byte {
-	c := byte('{')
+func encAutoscalingv1Scale(e *encoder, v *autoscalingv1.Scale) {
+	start := len(e.b)
 	if v.TypeMeta.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.TypeMeta.Kind))
+		e.keyString(keyKind, string(v.TypeMeta.Kind))
 	}
 	if v.TypeMeta.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.TypeMeta.APIVersion))
+		e.keyString(keyApiVersion, string(v.TypeMeta.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ObjectMeta(b, &v.ObjectMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"spec\":"...)
-	b = encAutoscalingv1ScaleSpec(b, &v.Spec)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"status\":"...)
-	b = encAutoscalingv1ScaleStatus(b, &v.Status)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.key(keyMetadata)
+	encMetav1ObjectMeta(e, &v.ObjectMeta)
+	e.key(keySpec)
+	encAutoscalingv1ScaleSpec(e, &v.Spec)
+	e.key(keyStatus)
+	encAutoscalingv1ScaleStatus(e, &v.Status)
+	e.close(start)
 }
 
 // encMetav1ObjectMeta encodes a v1.ObjectMeta.
-func encMetav1ObjectMeta(b []byte, v *metav1.ObjectMeta) []byte {
-	c := byte('{')
+func encMetav1ObjectMeta(e *encoder, v *metav1.ObjectMeta) {
+	start := len(e.b)
 	if v.Name != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"name\":"...)
-		b = appendString(b, string(v.Name))
+		e.keyString(keyName, string(v.Name))
 	}
 	if v.GenerateName != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"generateName\":"...)
-		b = appendString(b, string(v.GenerateName))
+		e.keyString(keyGenerateName, string(v.GenerateName))
 	}
 	if v.Namespace != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"namespace\":"...)
-		b = appendString(b, string(v.Namespace))
+		e.keyString(keyNamespace, string(v.Namespace))
 	}
 	if v.SelfLink != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"selfLink\":"...)
-		b = appendString(b, string(v.SelfLink))
+		e.keyString(keySelfLink, string(v.SelfLink))
 	}
 	if v.UID != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"uid\":"...)
-		b = appendString(b, string(v.UID))
+		e.keyString(keyUid, string(v.UID))
 	}
 	if v.ResourceVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"resourceVersion\":"...)
-		b = appendString(b, string(v.ResourceVersion))
+		e.keyString(keyResourceVersion, string(v.ResourceVersion))
 	}
 	if v.Generation != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"generation\":"...)
-		b = strconv.AppendInt(b, int64(v.Generation), 10)
+		e.keyInt(keyGeneration, int64(v.Generation))
 	}
 	if !v.CreationTimestamp.IsZero() {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"creationTimestamp\":"...)
-		b = appendTime(b, &v.CreationTimestamp)
+		e.keyTime(keyCreationTimestamp, &v.CreationTimestamp)
 	}
 	if v.DeletionTimestamp != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"deletionTimestamp\":"...)
-		if v.DeletionTimestamp == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendTime(b, &(*v.DeletionTimestamp))
-		}
+		e.keyTime(keyDeletionTimestamp, v.DeletionTimestamp)
 	}
 	if v.DeletionGracePeriodSeconds != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"deletionGracePeriodSeconds\":"...)
-		if v.DeletionGracePeriodSeconds == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.DeletionGracePeriodSeconds)), 10)
-		}
+		e.keyInt(keyDeletionGracePeriodSeconds, int64(*v.DeletionGracePeriodSeconds))
 	}
 	if len(v.Labels) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"labels\":"...)
-		if v.Labels == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki32, k32 := range encSortedKeys(v.Labels) {
-				mv32 := v.Labels[string(k32)]
-				if ki32 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k32)
-				b = append(b, ':')
-				b = appendString(b, string(mv32))
-			}
-			b = append(b, '}')
-		}
+		encKeyStringMap(e, keyLabels, v.Labels)
 	}
 	if len(v.Annotations) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"annotations\":"...)
-		if v.Annotations == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki33, k33 := range encSortedKeys(v.Annotations) {
-				mv33 := v.Annotations[string(k33)]
-				if ki33 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k33)
-				b = append(b, ':')
-				b = appendString(b, string(mv33))
-			}
-			b = append(b, '}')
-		}
+		encKeyStringMap(e, keyAnnotations, v.Annotations)
 	}
 	if len(v.OwnerReferences) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"ownerReferences\":"...)
-		if v.OwnerReferences == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i34 := range v.OwnerReferences {
-				if i34 > 0 {
-					b = append(b, ',')
-				}
-				b = encMetav1OwnerReference(b, &v.OwnerReferences[i34])
+		e.key(keyOwnerReferencesList)
+		for i28 := range v.OwnerReferences {
+			if i28 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encMetav1OwnerReference(e, &v.OwnerReferences[i28])
 		}
+		e.byte(']')
 	}
 	if len(v.Finalizers) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"finalizers\":"...)
-		if v.Finalizers == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i35 := range v.Finalizers {
-				if i35 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.Finalizers[i35]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyFinalizers, v.Finalizers)
 	}
 	if len(v.ManagedFields) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"managedFields\":"...)
-		if v.ManagedFields == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i36 := range v.ManagedFields {
-				if i36 > 0 {
-					b = append(b, ',')
-				}
-				b = encMetav1ManagedFieldsEntry(b, &v.ManagedFields[i36])
+		e.key(keyManagedFieldsList)
+		for i29 := range v.ManagedFields {
+			if i29 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encMetav1ManagedFieldsEntry(e, &v.ManagedFields[i29])
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1NamespaceSpec encodes a v1.NamespaceSpec.
-func encCorev1NamespaceSpec(b []byte, v *corev1.NamespaceSpec) []byte {
-	c := byte('{')
+func encCorev1NamespaceSpec(e *encoder, v *corev1.NamespaceSpec) {
+	start := len(e.b)
 	if len(v.Finalizers) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"finalizers\":"...)
-		if v.Finalizers == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i37 := range v.Finalizers {
-				if i37 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.Finalizers[i37]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyFinalizers, v.Finalizers)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1NamespaceStatus encodes a v1.NamespaceStatus.
-func encCorev1NamespaceStatus(b []byte, v *corev1.NamespaceStatus) []byte {
-	c := byte('{')
+func encCorev1NamespaceStatus(e *encoder, v *corev1.NamespaceStatus) {
+	start := len(e.b)
 	if v.Phase != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"phase\":"...)
-		b = appendString(b, string(v.Phase))
+		e.keyString(keyPhase, string(v.Phase))
 	}
 	if len(v.Conditions) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"conditions\":"...)
-		if v.Conditions == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i38 := range v.Conditions {
-				if i38 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1NamespaceCondition(b, &v.Conditions[i38])
+		e.key(keyConditionsList)
+		for i30 := range v.Conditions {
+			if i30 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1NamespaceCondition(e, &v.Conditions[i30])
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encMetav1ListMeta encodes a v1.ListMeta.
-func encMetav1ListMeta(b []byte, v *metav1.ListMeta) []byte {
-	c := byte('{')
+func encMetav1ListMeta(e *encoder, v *metav1.ListMeta) {
+	start := len(e.b)
 	if v.SelfLink != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"selfLink\":"...)
-		b = appendString(b, string(v.SelfLink))
+		e.keyString(keySelfLink, string(v.SelfLink))
 	}
 	if v.ResourceVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"resourceVersion\":"...)
-		b = appendString(b, string(v.ResourceVersion))
+		e.keyString(keyResourceVersion, string(v.ResourceVersion))
 	}
 	if v.Continue != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"continue\":"...)
-		b = appendString(b, string(v.Continue))
+		e.keyString(keyContinue, string(v.Continue))
 	}
 	if v.RemainingItemCount != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"remainingItemCount\":"...)
-		if v.RemainingItemCount == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.RemainingItemCount)), 10)
-		}
+		e.keyInt(keyRemainingItemCount, int64(*v.RemainingItemCount))
 	}
 	if v.ShardInfo != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"shardInfo\":"...)
-		if v.ShardInfo == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encMetav1ShardInfo(b, v.ShardInfo)
-		}
+		e.key(keyShardInfo)
+		encMetav1ShardInfo(e, v.ShardInfo)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PodSpec encodes a v1.PodSpec.
-func encCorev1PodSpec(b []byte, v *corev1.PodSpec) []byte {
-	c := byte('{')
+func encCorev1PodSpec(e *encoder, v *corev1.PodSpec) {
+	start := len(e.b)
 	if len(v.Volumes) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"volumes\":"...)
-		if v.Volumes == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i39 := range v.Volumes {
-				if i39 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1Volume(b, &v.Volumes[i39])
+		e.key(keyVolumesList)
+		for i31 := range v.Volumes {
+			if i31 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1Volume(e, &v.Volumes[i31])
 		}
+		e.byte(']')
 	}
 	if len(v.InitContainers) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"initContainers\":"...)
-		if v.InitContainers == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i40 := range v.InitContainers {
-				if i40 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1Container(b, &v.InitContainers[i40])
+		e.key(keyInitContainersList)
+		for i32 := range v.InitContainers {
+			if i32 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1Container(e, &v.InitContainers[i32])
 		}
+		e.byte(']')
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"containers\":"...)
+	e.key(keyContainers)
 	if v.Containers == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
-		for i41 := range v.Containers {
-			if i41 > 0 {
-				b = append(b, ',')
+		e.byte('[')
+		for i33 := range v.Containers {
+			if i33 > 0 {
+				e.byte(',')
 			}
-			b = encCorev1Container(b, &v.Containers[i41])
+			encCorev1Container(e, &v.Containers[i33])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
 	if len(v.EphemeralContainers) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"ephemeralContainers\":"...)
-		if v.EphemeralContainers == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i42 := range v.EphemeralContainers {
-				if i42 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1EphemeralContainer(b, &v.EphemeralContainers[i42])
+		e.key(keyEphemeralContainersList)
+		for i34 := range v.EphemeralContainers {
+			if i34 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1EphemeralContainer(e, &v.EphemeralContainers[i34])
 		}
+		e.byte(']')
 	}
 	if v.RestartPolicy != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"restartPolicy\":"...)
-		b = appendString(b, string(v.RestartPolicy))
+		e.keyString(keyRestartPolicy, string(v.RestartPolicy))
 	}
 	if v.TerminationGracePeriodSeconds != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"terminationGracePeriodSeconds\":"...)
-		if v.TerminationGracePeriodSeconds == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.TerminationGracePeriodSeconds)), 10)
-		}
+		e.keyInt(keyTerminationGracePeriodSeconds, int64(*v.TerminationGracePeriodSeconds))
 	}
 	if v.ActiveDeadlineSeconds != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"activeDeadlineSeconds\":"...)
-		if v.ActiveDeadlineSeconds == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.ActiveDeadlineSeconds)), 10)
-		}
+		e.keyInt(keyActiveDeadlineSeconds, int64(*v.ActiveDeadlineSeconds))
 	}
 	if v.DNSPolicy != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"dnsPolicy\":"...)
-		b = appendString(b, string(v.DNSPolicy))
+		e.keyString(keyDnsPolicy, string(v.DNSPolicy))
 	}
 	if len(v.NodeSelector) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"nodeSelector\":"...)
-		if v.NodeSelector == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki43, k43 := range encSortedKeys(v.NodeSelector) {
-				mv43 := v.NodeSelector[string(k43)]
-				if ki43 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k43)
-				b = append(b, ':')
-				b = appendString(b, string(mv43))
-			}
-			b = append(b, '}')
-		}
+		encKeyStringMap(e, keyNodeSelector, v.NodeSelector)
 	}
 	if v.ServiceAccountName != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"serviceAccountName\":"...)
-		b = appendString(b, string(v.ServiceAccountName))
+		e.keyString(keyServiceAccountName, string(v.ServiceAccountName))
 	}
 	if v.DeprecatedServiceAccount != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"serviceAccount\":"...)
-		b = appendString(b, string(v.DeprecatedServiceAccount))
+		e.keyString(keyServiceAccount, string(v.DeprecatedServiceAccount))
 	}
 	if v.AutomountServiceAccountToken != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"automountServiceAccountToken\":"...)
-		if v.AutomountServiceAccountToken == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.AutomountServiceAccountToken)))
-		}
+		e.keyBool(keyAutomountServiceAccountToken, bool(*v.AutomountServiceAccountToken))
 	}
 	if v.NodeName != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"nodeName\":"...)
-		b = appendString(b, string(v.NodeName))
+		e.keyString(keyNodeName, string(v.NodeName))
 	}
 	if v.HostNetwork {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"hostNetwork\":"...)
-		b = strconv.AppendBool(b, bool(v.HostNetwork))
+		e.keyBool(keyHostNetwork, bool(v.HostNetwork))
 	}
 	if v.HostPID {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"hostPID\":"...)
-		b = strconv.AppendBool(b, bool(v.HostPID))
+		e.keyBool(keyHostPID, bool(v.HostPID))
 	}
 	if v.HostIPC {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"hostIPC\":"...)
-		b = strconv.AppendBool(b, bool(v.HostIPC))
+		e.keyBool(keyHostIPC, bool(v.HostIPC))
 	}
 	if v.ShareProcessNamespace != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"shareProcessNamespace\":"...)
-		if v.ShareProcessNamespace == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.ShareProcessNamespace)))
-		}
+		e.keyBool(keyShareProcessNamespace, bool(*v.ShareProcessNamespace))
 	}
 	if v.SecurityContext != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"securityContext\":"...)
-		if v.SecurityContext == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1PodSecurityContext(b, v.SecurityContext)
-		}
+		e.key(keySecurityContext)
+		encCorev1PodSecurityContext(e, v.SecurityContext)
 	}
 	if len(v.ImagePullSecrets) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"imagePullSecrets\":"...)
-		if v.ImagePullSecrets == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i44 := range v.ImagePullSecrets {
-				if i44 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1LocalObjectReference(b, &v.ImagePullSecrets[i44])
+		e.key(keyImagePullSecretsList)
+		for i35 := range v.ImagePullSecrets {
+			if i35 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1LocalObjectReference(e, &v.ImagePullSecrets[i35])
 		}
+		e.byte(']')
 	}
 	if v.Hostname != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"hostname\":"...)
-		b = appendString(b, string(v.Hostname))
+		e.keyString(keyHostname, string(v.Hostname))
 	}
 	if v.Subdomain != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"subdomain\":"...)
-		b = appendString(b, string(v.Subdomain))
+		e.keyString(keySubdomain, string(v.Subdomain))
 	}
 	if v.Affinity != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"affinity\":"...)
-		if v.Affinity == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1Affinity(b, v.Affinity)
-		}
+		e.key(keyAffinity)
+		encCorev1Affinity(e, v.Affinity)
 	}
 	if v.SchedulerName != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"schedulerName\":"...)
-		b = appendString(b, string(v.SchedulerName))
+		e.keyString(keySchedulerName, string(v.SchedulerName))
 	}
 	if len(v.Tolerations) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"tolerations\":"...)
-		if v.Tolerations == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i45 := range v.Tolerations {
-				if i45 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1Toleration(b, &v.Tolerations[i45])
+		e.key(keyTolerationsList)
+		for i36 := range v.Tolerations {
+			if i36 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1Toleration(e, &v.Tolerations[i36])
 		}
+		e.byte(']')
 	}
 	if len(v.HostAliases) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"hostAliases\":"...)
-		if v.HostAliases == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i46 := range v.HostAliases {
-				if i46 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1HostAlias(b, &v.HostAliases[i46])
+		e.key(keyHostAliasesList)
+		for i37 := range v.HostAliases {
+			if i37 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1HostAlias(e, &v.HostAliases[i37])
 		}
+		e.byte(']')
 	}
 	if v.PriorityClassName != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"priorityClassName\":"...)
-		b = appendString(b, string(v.PriorityClassName))
+		e.keyString(keyPriorityClassName, string(v.PriorityClassName))
 	}
 	if v.Priority != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"priority\":"...)
-		if v.Priority == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.Priority)), 10)
-		}
+		e.keyInt(keyPriority, int64(*v.Priority))
 	}
 	if v.DNSConfig != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"dnsConfig\":"...)
-		if v.DNSConfig == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1PodDNSConfig(b, v.DNSConfig)
-		}
+		e.key(keyDnsConfig)
+		encCorev1PodDNSConfig(e, v.DNSConfig)
 	}
 	if len(v.ReadinessGates) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readinessGates\":"...)
-		if v.ReadinessGates == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i47 := range v.ReadinessGates {
-				if i47 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1PodReadinessGate(b, &v.ReadinessGates[i47])
+		e.key(keyReadinessGatesList)
+		for i38 := range v.ReadinessGates {
+			if i38 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1PodReadinessGate(e, &v.ReadinessGates[i38])
 		}
+		e.byte(']')
 	}
 	if v.RuntimeClassName != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"runtimeClassName\":"...)
-		if v.RuntimeClassName == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.RuntimeClassName)))
-		}
+		e.keyString(keyRuntimeClassName, string(*v.RuntimeClassName))
 	}
 	if v.EnableServiceLinks != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"enableServiceLinks\":"...)
-		if v.EnableServiceLinks == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.EnableServiceLinks)))
-		}
+		e.keyBool(keyEnableServiceLinks, bool(*v.EnableServiceLinks))
 	}
 	if v.PreemptionPolicy != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"preemptionPolicy\":"...)
-		if v.PreemptionPolicy == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.PreemptionPolicy)))
-		}
+		e.keyString(keyPreemptionPolicy, string(*v.PreemptionPolicy))
 	}
 	if len(v.Overhead) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"overhead\":"...)
-		if v.Overhead == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki48, k48 := range encSortedKeys(v.Overhead) {
-				mv48 := v.Overhead[corev1.ResourceName(k48)]
-				if ki48 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k48)
-				b = append(b, ':')
-				b = appendQuantity(b, &mv48)
-			}
-			b = append(b, '}')
+		e.key(keyOverheadObject)
+		for ki39, k39 := range encSortedKeys(v.Overhead) {
+			mv39 := v.Overhead[corev1.ResourceName(k39)]
+			e.mapKey(ki39, k39)
+			e.quantity(&mv39)
 		}
+		e.byte('}')
 	}
 	if len(v.TopologySpreadConstraints) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"topologySpreadConstraints\":"...)
-		if v.TopologySpreadConstraints == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i49 := range v.TopologySpreadConstraints {
-				if i49 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1TopologySpreadConstraint(b, &v.TopologySpreadConstraints[i49])
+		e.key(keyTopologySpreadConstraintsList)
+		for i40 := range v.TopologySpreadConstraints {
+			if i40 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1TopologySpreadConstraint(e, &v.TopologySpreadConstraints[i40])
 		}
+		e.byte(']')
 	}
 	if v.SetHostnameAsFQDN != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"setHostnameAsFQDN\":"...)
-		if v.SetHostnameAsFQDN == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.SetHostnameAsFQDN)))
-		}
+		e.keyBool(keySetHostnameAsFQDN, bool(*v.SetHostnameAsFQDN))
 	}
 	if v.OS != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"os\":"...)
-		if v.OS == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1PodOS(b, v.OS)
-		}
+		e.key(keyOs)
+		encCorev1PodOS(e, v.OS)
 	}
 	if v.HostUsers != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"hostUsers\":"...)
-		if v.HostUsers == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.HostUsers)))
-		}
+		e.keyBool(keyHostUsers, bool(*v.HostUsers))
 	}
 	if len(v.SchedulingGates) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"schedulingGates\":"...)
-		if v.SchedulingGates == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i50 := range v.SchedulingGates {
-				if i50 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1PodSchedulingGate(b, &v.SchedulingGates[i50])
+		e.key(keySchedulingGatesList)
+		for i41 := range v.SchedulingGates {
+			if i41 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1PodSchedulingGate(e, &v.SchedulingGates[i41])
 		}
+		e.byte(']')
 	}
 	if len(v.ResourceClaims) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"resourceClaims\":"...)
-		if v.ResourceClaims == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i51 := range v.ResourceClaims {
-				if i51 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1PodResourceClaim(b, &v.ResourceClaims[i51])
+		e.key(keyResourceClaimsList)
+		for i42 := range v.ResourceClaims {
+			if i42 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1PodResourceClaim(e, &v.ResourceClaims[i42])
 		}
+		e.byte(']')
 	}
 	if v.Resources != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"resources\":"...)
-		if v.Resources == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ResourceRequirements(b, v.Resources)
-		}
+		e.key(keyResources)
+		encCorev1ResourceRequirements(e, v.Resources)
 	}
 	if v.HostnameOverride != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"hostnameOverride\":"...)
-		if v.HostnameOverride == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.HostnameOverride)))
-		}
+		e.keyString(keyHostnameOverride, string(*v.HostnameOverride))
 	}
 	if v.SchedulingGroup != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"schedulingGroup\":"...)
-		if v.SchedulingGroup == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1PodSchedulingGroup(b, v.SchedulingGroup)
-		}
+		e.key(keySchedulingGroup)
+		encCorev1PodSchedulingGroup(e, v.SchedulingGroup)
 	}
 	if len(v.EvictionResponders) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"evictionResponders\":"...)
-		if v.EvictionResponders == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i52 := range v.EvictionResponders {
-				if i52 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1EvictionResponder(b, &v.EvictionResponders[i52])
+		e.key(keyEvictionRespondersList)
+		for i43 := range v.EvictionResponders {
+			if i43 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1EvictionResponder(e, &v.EvictionResponders[i43])
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PodStatus encodes a v1.PodStatus.
-func encCorev1PodStatus(b []byte, v *corev1.PodStatus) []byte {
-	c := byte('{')
+func encCorev1PodStatus(e *encoder, v *corev1.PodStatus) {
+	start := len(e.b)
 	if v.ObservedGeneration != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"observedGeneration\":"...)
-		b = strconv.AppendInt(b, int64(v.ObservedGeneration), 10)
+		e.keyInt(keyObservedGeneration, int64(v.ObservedGeneration))
 	}
 	if v.Phase != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"phase\":"...)
-		b = appendString(b, string(v.Phase))
+		e.keyString(keyPhase, string(v.Phase))
 	}
 	if len(v.Conditions) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"conditions\":"...)
-		if v.Conditions == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i53 := range v.Conditions {
-				if i53 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1PodCondition(b, &v.Conditions[i53])
+		e.key(keyConditionsList)
+		for i44 := range v.Conditions {
+			if i44 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1PodCondition(e, &v.Conditions[i44])
 		}
+		e.byte(']')
 	}
 	if v.Message != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"message\":"...)
-		b = appendString(b, string(v.Message))
+		e.keyString(keyMessage, string(v.Message))
 	}
 	if v.Reason != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"reason\":"...)
-		b = appendString(b, string(v.Reason))
+		e.keyString(keyReason, string(v.Reason))
 	}
 	if v.NominatedNodeName != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"nominatedNodeName\":"...)
-		b = appendString(b, string(v.NominatedNodeName))
+		e.keyString(keyNominatedNodeName, string(v.NominatedNodeName))
 	}
 	if v.HostIP != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"hostIP\":"...)
-		b = appendString(b, string(v.HostIP))
+		e.keyString(keyHostIP, string(v.HostIP))
 	}
 	if len(v.HostIPs) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"hostIPs\":"...)
-		if v.HostIPs == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i54 := range v.HostIPs {
-				if i54 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1HostIP(b, &v.HostIPs[i54])
+		e.key(keyHostIPsList)
+		for i45 := range v.HostIPs {
+			if i45 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1HostIP(e, &v.HostIPs[i45])
 		}
+		e.byte(']')
 	}
 	if v.PodIP != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"podIP\":"...)
-		b = appendString(b, string(v.PodIP))
+		e.keyString(keyPodIP, string(v.PodIP))
 	}
 	if len(v.PodIPs) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"podIPs\":"...)
-		if v.PodIPs == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i55 := range v.PodIPs {
-				if i55 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1PodIP(b, &v.PodIPs[i55])
+		e.key(keyPodIPsList)
+		for i46 := range v.PodIPs {
+			if i46 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1PodIP(e, &v.PodIPs[i46])
 		}
+		e.byte(']')
 	}
 	if v.StartTime != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"startTime\":"...)
-		if v.StartTime == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendTime(b, &(*v.StartTime))
-		}
+		e.keyTime(keyStartTime, v.StartTime)
 	}
 	if len(v.InitContainerStatuses) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"initContainerStatuses\":"...)
-		if v.InitContainerStatuses == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i56 := range v.InitContainerStatuses {
-				if i56 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1ContainerStatus(b, &v.InitContainerStatuses[i56])
+		e.key(keyInitContainerStatusesList)
+		for i47 := range v.InitContainerStatuses {
+			if i47 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1ContainerStatus(e, &v.InitContainerStatuses[i47])
 		}
+		e.byte(']')
 	}
 	if len(v.ContainerStatuses) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"containerStatuses\":"...)
-		if v.ContainerStatuses == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i57 := range v.ContainerStatuses {
-				if i57 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1ContainerStatus(b, &v.ContainerStatuses[i57])
+		e.key(keyContainerStatusesList)
+		for i48 := range v.ContainerStatuses {
+			if i48 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1ContainerStatus(e, &v.ContainerStatuses[i48])
 		}
+		e.byte(']')
 	}
 	if v.QOSClass != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"qosClass\":"...)
-		b = appendString(b, string(v.QOSClass))
+		e.keyString(keyQosClass, string(v.QOSClass))
 	}
 	if len(v.EphemeralContainerStatuses) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"ephemeralContainerStatuses\":"...)
-		if v.EphemeralContainerStatuses == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i58 := range v.EphemeralContainerStatuses {
-				if i58 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1ContainerStatus(b, &v.EphemeralContainerStatuses[i58])
+		e.key(keyEphemeralContainerStatusesList)
+		for i49 := range v.EphemeralContainerStatuses {
+			if i49 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1ContainerStatus(e, &v.EphemeralContainerStatuses[i49])
 		}
+		e.byte(']')
 	}
 	if v.Resize != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"resize\":"...)
-		b = appendString(b, string(v.Resize))
+		e.keyString(keyResize, string(v.Resize))
 	}
 	if len(v.ResourceClaimStatuses) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"resourceClaimStatuses\":"...)
-		if v.ResourceClaimStatuses == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i59 := range v.ResourceClaimStatuses {
-				if i59 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1PodResourceClaimStatus(b, &v.ResourceClaimStatuses[i59])
+		e.key(keyResourceClaimStatusesList)
+		for i50 := range v.ResourceClaimStatuses {
+			if i50 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1PodResourceClaimStatus(e, &v.ResourceClaimStatuses[i50])
 		}
+		e.byte(']')
 	}
 	if v.ExtendedResourceClaimStatus != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"extendedResourceClaimStatus\":"...)
-		if v.ExtendedResourceClaimStatus == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1PodExtendedResourceClaimStatus(b, v.ExtendedResourceClaimStatus)
-		}
+		e.key(keyExtendedResourceClaimStatus)
+		encCorev1PodExtendedResourceClaimStatus(e, v.ExtendedResourceClaimStatus)
 	}
 	if len(v.AllocatedResources) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"allocatedResources\":"...)
-		if v.AllocatedResources == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki60, k60 := range encSortedKeys(v.AllocatedResources) {
-				mv60 := v.AllocatedResources[corev1.ResourceName(k60)]
-				if ki60 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k60)
-				b = append(b, ':')
-				b = appendQuantity(b, &mv60)
-			}
-			b = append(b, '}')
+		e.key(keyAllocatedResourcesObject)
+		for ki51, k51 := range encSortedKeys(v.AllocatedResources) {
+			mv51 := v.AllocatedResources[corev1.ResourceName(k51)]
+			e.mapKey(ki51, k51)
+			e.quantity(&mv51)
 		}
+		e.byte('}')
 	}
 	if v.Resources != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"resources\":"...)
-		if v.Resources == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ResourceRequirements(b, v.Resources)
-		}
+		e.key(keyResources)
+		encCorev1ResourceRequirements(e, v.Resources)
 	}
 	if len(v.NodeAllocatableResourceClaimStatuses) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"nodeAllocatableResourceClaimStatuses\":"...)
-		if v.NodeAllocatableResourceClaimStatuses == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i61 := range v.NodeAllocatableResourceClaimStatuses {
-				if i61 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1NodeAllocatableResourceClaimStatus(b, &v.NodeAllocatableResourceClaimStatuses[i61])
+		e.key(keyNodeAllocatableResourceClaimStatusesList)
+		for i52 := range v.NodeAllocatableResourceClaimStatuses {
+			if i52 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1NodeAllocatableResourceClaimStatus(e, &v.NodeAllocatableResourceClaimStatuses[i52])
 		}
+		e.byte(']')
 	}
 	if len(v.VolumeHealth) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"volumeHealth\":"...)
-		if v.VolumeHealth == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i62 := range v.VolumeHealth {
-				if i62 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1PodVolumeHealth(b, &v.VolumeHealth[i62])
+		e.key(keyVolumeHealthList)
+		for i53 := range v.VolumeHealth {
+			if i53 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1PodVolumeHealth(e, &v.VolumeHealth[i53])
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1NodeSpec encodes a v1.NodeSpec.
-func encCorev1NodeSpec(b []byte, v *corev1.NodeSpec) []byte {
-	c := byte('{')
+func encCorev1NodeSpec(e *encoder, v *corev1.NodeSpec) {
+	start := len(e.b)
 	if v.PodCIDR != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"podCIDR\":"...)
-		b = appendString(b, string(v.PodCIDR))
+		e.keyString(keyPodCIDR, string(v.PodCIDR))
 	}
 	if len(v.PodCIDRs) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"podCIDRs\":"...)
-		if v.PodCIDRs == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i63 := range v.PodCIDRs {
-				if i63 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.PodCIDRs[i63]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyPodCIDRs, v.PodCIDRs)
 	}
 	if v.ProviderID != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"providerID\":"...)
-		b = appendString(b, string(v.ProviderID))
+		e.keyString(keyProviderID, string(v.ProviderID))
 	}
 	if v.Unschedulable {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"unschedulable\":"...)
-		b = strconv.AppendBool(b, bool(v.Unschedulable))
+		e.keyBool(keyUnschedulable, bool(v.Unschedulable))
 	}
 	if len(v.Taints) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"taints\":"...)
-		if v.Taints == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i64 := range v.Taints {
-				if i64 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1Taint(b, &v.Taints[i64])
+		e.key(keyTaintsList)
+		for i54 := range v.Taints {
+			if i54 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1Taint(e, &v.Taints[i54])
 		}
+		e.byte(']')
 	}
 	if v.ConfigSource != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"configSource\":"...)
-		if v.ConfigSource == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1NodeConfigSource(b, v.ConfigSource)
-		}
+		e.key(keyConfigSource)
+		encCorev1NodeConfigSource(e, v.ConfigSource)
 	}
 	if v.DoNotUseExternalID != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"externalID\":"...)
-		b = appendString(b, string(v.DoNotUseExternalID))
+		e.keyString(keyExternalID, string(v.DoNotUseExternalID))
 	}
 	if v.PodPreemptionPolicy != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"podPreemptionPolicy\":"...)
-		if v.PodPreemptionPolicy == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1NodePodPreemptionPolicy(b, v.PodPreemptionPolicy)
-		}
+		e.key(keyPodPreemptionPolicy)
+		encCorev1NodePodPreemptionPolicy(e, v.PodPreemptionPolicy)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1NodeStatus encodes a v1.NodeStatus.
-func encCorev1NodeStatus(b []byte, v *corev1.NodeStatus) []byte {
-	c := byte('{')
+func encCorev1NodeStatus(e *encoder, v *corev1.NodeStatus) {
+	start := len(e.b)
 	if len(v.Capacity) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"capacity\":"...)
-		if v.Capacity == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki65, k65 := range encSortedKeys(v.Capacity) {
-				mv65 := v.Capacity[corev1.ResourceName(k65)]
-				if ki65 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k65)
-				b = append(b, ':')
-				b = appendQuantity(b, &mv65)
-			}
-			b = append(b, '}')
+		e.key(keyCapacityObject)
+		for ki55, k55 := range encSortedKeys(v.Capacity) {
+			mv55 := v.Capacity[corev1.ResourceName(k55)]
+			e.mapKey(ki55, k55)
+			e.quantity(&mv55)
 		}
+		e.byte('}')
 	}
 	if len(v.Allocatable) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"allocatable\":"...)
-		if v.Allocatable == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki66, k66 := range encSortedKeys(v.Allocatable) {
-				mv66 := v.Allocatable[corev1.ResourceName(k66)]
-				if ki66 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k66)
-				b = append(b, ':')
-				b = appendQuantity(b, &mv66)
-			}
-			b = append(b, '}')
+		e.key(keyAllocatableObject)
+		for ki56, k56 := range encSortedKeys(v.Allocatable) {
+			mv56 := v.Allocatable[corev1.ResourceName(k56)]
+			e.mapKey(ki56, k56)
+			e.quantity(&mv56)
 		}
+		e.byte('}')
 	}
 	if v.Phase != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"phase\":"...)
-		b = appendString(b, string(v.Phase))
+		e.keyString(keyPhase, string(v.Phase))
 	}
 	if len(v.Conditions) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"conditions\":"...)
-		if v.Conditions == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i67 := range v.Conditions {
-				if i67 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1NodeCondition(b, &v.Conditions[i67])
+		e.key(keyConditionsList)
+		for i57 := range v.Conditions {
+			if i57 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1NodeCondition(e, &v.Conditions[i57])
 		}
+		e.byte(']')
 	}
 	if len(v.Addresses) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"addresses\":"...)
-		if v.Addresses == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i68 := range v.Addresses {
-				if i68 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1NodeAddress(b, &v.Addresses[i68])
+		e.key(keyAddressesList)
+		for i58 := range v.Addresses {
+			if i58 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1NodeAddress(e, &v.Addresses[i58])
 		}
+		e.byte(']')
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"daemonEndpoints\":"...)
-	b = encCorev1NodeDaemonEndpoints(b, &v.DaemonEndpoints)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"nodeInfo\":"...)
-	b = encCorev1NodeSystemInfo(b, &v.NodeInfo)
+	e.key(keyDaemonEndpoints)
+	encCorev1NodeDaemonEndpoints(e, &v.DaemonEndpoints)
+	e.key(keyNodeInfo)
+	encCorev1NodeSystemInfo(e, &v.NodeInfo)
 	if len(v.Images) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"images\":"...)
-		if v.Images == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i69 := range v.Images {
-				if i69 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1ContainerImage(b, &v.Images[i69])
+		e.key(keyImagesList)
+		for i59 := range v.Images {
+			if i59 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1ContainerImage(e, &v.Images[i59])
 		}
+		e.byte(']')
 	}
 	if len(v.VolumesInUse) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"volumesInUse\":"...)
-		if v.VolumesInUse == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i70 := range v.VolumesInUse {
-				if i70 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.VolumesInUse[i70]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyVolumesInUse, v.VolumesInUse)
 	}
 	if len(v.VolumesAttached) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"volumesAttached\":"...)
-		if v.VolumesAttached == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i71 := range v.VolumesAttached {
-				if i71 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1AttachedVolume(b, &v.VolumesAttached[i71])
+		e.key(keyVolumesAttachedList)
+		for i60 := range v.VolumesAttached {
+			if i60 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1AttachedVolume(e, &v.VolumesAttached[i60])
 		}
+		e.byte(']')
 	}
 	if v.Config != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"config\":"...)
-		if v.Config == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1NodeConfigStatus(b, v.Config)
-		}
+		e.key(keyConfig)
+		encCorev1NodeConfigStatus(e, v.Config)
 	}
 	if len(v.RuntimeHandlers) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"runtimeHandlers\":"...)
-		if v.RuntimeHandlers == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i72 := range v.RuntimeHandlers {
-				if i72 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1NodeRuntimeHandler(b, &v.RuntimeHandlers[i72])
+		e.key(keyRuntimeHandlersList)
+		for i61 := range v.RuntimeHandlers {
+			if i61 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1NodeRuntimeHandler(e, &v.RuntimeHandlers[i61])
 		}
+		e.byte(']')
 	}
 	if v.Features != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"features\":"...)
-		if v.Features == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1NodeFeatures(b, v.Features)
-		}
+		e.key(keyFeatures)
+		encCorev1NodeFeatures(e, v.Features)
 	}
 	if len(v.DeclaredFeatures) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"declaredFeatures\":"...)
-		if v.DeclaredFeatures == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i73 := range v.DeclaredFeatures {
-				if i73 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.DeclaredFeatures[i73]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyDeclaredFeatures, v.DeclaredFeatures)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ObjectReference encodes a v1.ObjectReference.
-func encCorev1ObjectReference(b []byte, v *corev1.ObjectReference) []byte {
-	c := byte('{')
+func encCorev1ObjectReference(e *encoder, v *corev1.ObjectReference) {
+	start := len(e.b)
 	if v.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.Kind))
+		e.keyString(keyKind, string(v.Kind))
 	}
 	if v.Namespace != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"namespace\":"...)
-		b = appendString(b, string(v.Namespace))
+		e.keyString(keyNamespace, string(v.Namespace))
 	}
 	if v.Name != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"name\":"...)
-		b = appendString(b, string(v.Name))
+		e.keyString(keyName, string(v.Name))
 	}
 	if v.UID != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"uid\":"...)
-		b = appendString(b, string(v.UID))
+		e.keyString(keyUid, string(v.UID))
 	}
 	if v.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.APIVersion))
+		e.keyString(keyApiVersion, string(v.APIVersion))
 	}
 	if v.ResourceVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"resourceVersion\":"...)
-		b = appendString(b, string(v.ResourceVersion))
+		e.keyString(keyResourceVersion, string(v.ResourceVersion))
 	}
 	if v.FieldPath != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fieldPath\":"...)
-		b = appendString(b, string(v.FieldPath))
+		e.keyString(keyFieldPath, string(v.FieldPath))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1EventSource encodes a v1.EventSource.
-func encCorev1EventSource(b []byte, v *corev1.EventSource) []byte {
-	c := byte('{')
+func encCorev1EventSource(e *encoder, v *corev1.EventSource) {
+	start := len(e.b)
 	if v.Component != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"component\":"...)
-		b = appendString(b, string(v.Component))
+		e.keyString(keyComponent, string(v.Component))
 	}
 	if v.Host != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"host\":"...)
-		b = appendString(b, string(v.Host))
+		e.keyString(keyHost, string(v.Host))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1EventSeries encodes a v1.EventSeries.
-func encCorev1EventSeries(b []byte, v *corev1.EventSeries) []byte {
-	c := byte('{')
+func encCorev1EventSeries(e *encoder, v *corev1.EventSeries) {
+	start := len(e.b)
 	if v.Count != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"count\":"...)
-		b = strconv.AppendInt(b, int64(v.Count), 10)
+		e.keyInt(keyCount, int64(v.Count))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"lastObservedTime\":"...)
-	b = appendMicroTime(b, &v.LastObservedTime)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.keyMicroTime(keyLastObservedTime, &v.LastObservedTime)
+	e.close(start)
 }
 
 // encEventsv1EventSeries encodes a v1.EventSeries.
-func encEventsv1EventSeries(b []byte, v *eventsv1.EventSeries) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"count\":"...)
-	b = strconv.AppendInt(b, int64(v.Count), 10)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"lastObservedTime\":"...)
-	b = appendMicroTime(b, &v.LastObservedTime)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encEventsv1EventSeries(e *encoder, v *eventsv1.EventSeries) {
+	start := len(e.b)
+	e.keyInt(keyCount, int64(v.Count))
+	e.keyMicroTime(keyLastObservedTime, &v.LastObservedTime)
+	e.close(start)
 }
 
 // encCorev1LocalObjectReference encodes a v1.LocalObjectReference.
-func encCorev1LocalObjectReference(b []byte, v *corev1.LocalObjectReference) []byte {
-	c := byte('{')
+func encCorev1LocalObjectReference(e *encoder, v *corev1.LocalObjectReference) {
+	start := len(e.b)
 	if v.Name != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"name\":"...)
-		b = appendString(b, string(v.Name))
+		e.keyString(keyName, string(v.Name))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ServiceSpec encodes a v1.ServiceSpec.
-func encCorev1ServiceSpec(b []byte, v *corev1.ServiceSpec) []byte {
-	c := byte('{')
+func encCorev1ServiceSpec(e *encoder, v *corev1.ServiceSpec) {
+	start := len(e.b)
 	if len(v.Ports) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"ports\":"...)
-		if v.Ports == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i74 := range v.Ports {
-				if i74 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1ServicePort(b, &v.Ports[i74])
+		e.key(keyPortsList)
+		for i62 := range v.Ports {
+			if i62 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1ServicePort(e, &v.Ports[i62])
 		}
+		e.byte(']')
 	}
 	if len(v.Selector) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"selector\":"...)
-		if v.Selector == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki75, k75 := range encSortedKeys(v.Selector) {
-				mv75 := v.Selector[string(k75)]
-				if ki75 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k75)
-				b = append(b, ':')
-				b = appendString(b, string(mv75))
-			}
-			b = append(b, '}')
-		}
+		encKeyStringMap(e, keySelector, v.Selector)
 	}
 	if v.ClusterIP != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"clusterIP\":"...)
-		b = appendString(b, string(v.ClusterIP))
+		e.keyString(keyClusterIP, string(v.ClusterIP))
 	}
 	if len(v.ClusterIPs) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"clusterIPs\":"...)
-		if v.ClusterIPs == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i76 := range v.ClusterIPs {
-				if i76 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.ClusterIPs[i76]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyClusterIPs, v.ClusterIPs)
 	}
 	if v.Type != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"type\":"...)
-		b = appendString(b, string(v.Type))
+		e.keyString(keyType, string(v.Type))
 	}
 	if len(v.ExternalIPs) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"externalIPs\":"...)
-		if v.ExternalIPs == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i77 := range v.ExternalIPs {
-				if i77 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.ExternalIPs[i77]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyExternalIPs, v.ExternalIPs)
 	}
 	if v.SessionAffinity != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"sessionAffinity\":"...)
-		b = appendString(b, string(v.SessionAffinity))
+		e.keyString(keySessionAffinity, string(v.SessionAffinity))
 	}
 	if v.LoadBalancerIP != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"loadBalancerIP\":"...)
-		b = appendString(b, string(v.LoadBalancerIP))
+		e.keyString(keyLoadBalancerIP, string(v.LoadBalancerIP))
 	}
 	if len(v.LoadBalancerSourceRanges) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"loadBalancerSourceRanges\":"...)
-		if v.LoadBalancerSourceRanges == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i78 := range v.LoadBalancerSourceRanges {
-				if i78 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.LoadBalancerSourceRanges[i78]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyLoadBalancerSourceRanges, v.LoadBalancerSourceRanges)
 	}
 	if v.ExternalName != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"externalName\":"...)
-		b = appendString(b, string(v.ExternalName))
+		e.keyString(keyExternalName, string(v.ExternalName))
 	}
 	if v.ExternalTrafficPolicy != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"externalTrafficPolicy\":"...)
-		b = appendString(b, string(v.ExternalTrafficPolicy))
+		e.keyString(keyExternalTrafficPolicy, string(v.ExternalTrafficPolicy))
 	}
 	if v.HealthCheckNodePort != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"healthCheckNodePort\":"...)
-		b = strconv.AppendInt(b, int64(v.HealthCheckNodePort), 10)
+		e.keyInt(keyHealthCheckNodePort, int64(v.HealthCheckNodePort))
 	}
 	if v.PublishNotReadyAddresses {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"publishNotReadyAddresses\":"...)
-		b = strconv.AppendBool(b, bool(v.PublishNotReadyAddresses))
+		e.keyBool(keyPublishNotReadyAddresses, bool(v.PublishNotReadyAddresses))
 	}
 	if v.SessionAffinityConfig != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"sessionAffinityConfig\":"...)
-		if v.SessionAffinityConfig == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1SessionAffinityConfig(b, v.SessionAffinityConfig)
-		}
+		e.key(keySessionAffinityConfig)
+		encCorev1SessionAffinityConfig(e, v.SessionAffinityConfig)
 	}
 	if len(v.IPFamilies) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"ipFamilies\":"...)
-		if v.IPFamilies == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i79 := range v.IPFamilies {
-				if i79 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.IPFamilies[i79]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyIpFamilies, v.IPFamilies)
 	}
 	if v.IPFamilyPolicy != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"ipFamilyPolicy\":"...)
-		if v.IPFamilyPolicy == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.IPFamilyPolicy)))
-		}
+		e.keyString(keyIpFamilyPolicy, string(*v.IPFamilyPolicy))
 	}
 	if v.AllocateLoadBalancerNodePorts != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"allocateLoadBalancerNodePorts\":"...)
-		if v.AllocateLoadBalancerNodePorts == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.AllocateLoadBalancerNodePorts)))
-		}
+		e.keyBool(keyAllocateLoadBalancerNodePorts, bool(*v.AllocateLoadBalancerNodePorts))
 	}
 	if v.LoadBalancerClass != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"loadBalancerClass\":"...)
-		if v.LoadBalancerClass == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.LoadBalancerClass)))
-		}
+		e.keyString(keyLoadBalancerClass, string(*v.LoadBalancerClass))
 	}
 	if v.InternalTrafficPolicy != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"internalTrafficPolicy\":"...)
-		if v.InternalTrafficPolicy == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.InternalTrafficPolicy)))
-		}
+		e.keyString(keyInternalTrafficPolicy, string(*v.InternalTrafficPolicy))
 	}
 	if v.TrafficDistribution != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"trafficDistribution\":"...)
-		if v.TrafficDistribution == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.TrafficDistribution)))
-		}
+		e.keyString(keyTrafficDistribution, string(*v.TrafficDistribution))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ServiceStatus encodes a v1.ServiceStatus.
-func encCorev1ServiceStatus(b []byte, v *corev1.ServiceStatus) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"loadBalancer\":"...)
-	b = encCorev1LoadBalancerStatus(b, &v.LoadBalancer)
+func encCorev1ServiceStatus(e *encoder, v *corev1.ServiceStatus) {
+	start := len(e.b)
+	e.key(keyLoadBalancer)
+	encCorev1LoadBalancerStatus(e, &v.LoadBalancer)
 	if len(v.Conditions) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"conditions\":"...)
-		if v.Conditions == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i80 := range v.Conditions {
-				if i80 > 0 {
-					b = append(b, ',')
-				}
-				b = encMetav1Condition(b, &v.Conditions[i80])
+		e.key(keyConditionsList)
+		for i63 := range v.Conditions {
+			if i63 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encMetav1Condition(e, &v.Conditions[i63])
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1EndpointSubset encodes a v1.EndpointSubset.
-func encCorev1EndpointSubset(b []byte, v *corev1.EndpointSubset) []byte {
-	c := byte('{')
+func encCorev1EndpointSubset(e *encoder, v *corev1.EndpointSubset) {
+	start := len(e.b)
 	if len(v.Addresses) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"addresses\":"...)
-		if v.Addresses == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i81 := range v.Addresses {
-				if i81 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1EndpointAddress(b, &v.Addresses[i81])
+		e.key(keyAddressesList)
+		for i64 := range v.Addresses {
+			if i64 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1EndpointAddress(e, &v.Addresses[i64])
 		}
+		e.byte(']')
 	}
 	if len(v.NotReadyAddresses) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"notReadyAddresses\":"...)
-		if v.NotReadyAddresses == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i82 := range v.NotReadyAddresses {
-				if i82 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1EndpointAddress(b, &v.NotReadyAddresses[i82])
+		e.key(keyNotReadyAddressesList)
+		for i65 := range v.NotReadyAddresses {
+			if i65 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1EndpointAddress(e, &v.NotReadyAddresses[i65])
 		}
+		e.byte(']')
 	}
 	if len(v.Ports) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"ports\":"...)
-		if v.Ports == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i83 := range v.Ports {
-				if i83 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1EndpointPort(b, &v.Ports[i83])
+		e.key(keyPortsList)
+		for i66 := range v.Ports {
+			if i66 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1EndpointPort(e, &v.Ports[i66])
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PersistentVolumeClaimSpec encodes a v1.PersistentVolumeClaimSpec.
-func encCorev1PersistentVolumeClaimSpec(b []byte, v *corev1.PersistentVolumeClaimSpec) []byte {
-	c := byte('{')
+func encCorev1PersistentVolumeClaimSpec(e *encoder, v *corev1.PersistentVolumeClaimSpec) {
+	start := len(e.b)
 	if len(v.AccessModes) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"accessModes\":"...)
-		if v.AccessModes == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i84 := range v.AccessModes {
-				if i84 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.AccessModes[i84]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyAccessModes, v.AccessModes)
 	}
 	if v.Selector != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"selector\":"...)
-		if v.Selector == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encMetav1LabelSelector(b, v.Selector)
-		}
+		e.key(keySelector)
+		encMetav1LabelSelector(e, v.Selector)
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"resources\":"...)
-	b = encCorev1VolumeResourceRequirements(b, &v.Resources)
+	e.key(keyResources)
+	encCorev1VolumeResourceRequirements(e, &v.Resources)
 	if v.VolumeName != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"volumeName\":"...)
-		b = appendString(b, string(v.VolumeName))
+		e.keyString(keyVolumeName, string(v.VolumeName))
 	}
 	if v.StorageClassName != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"storageClassName\":"...)
-		if v.StorageClassName == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.StorageClassName)))
-		}
+		e.keyString(keyStorageClassName, string(*v.StorageClassName))
 	}
 	if v.VolumeMode != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"volumeMode\":"...)
-		if v.VolumeMode == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.VolumeMode)))
-		}
+		e.keyString(keyVolumeMode, string(*v.VolumeMode))
 	}
 	if v.DataSource != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"dataSource\":"...)
-		if v.DataSource == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1TypedLocalObjectReference(b, v.DataSource)
-		}
+		e.key(keyDataSource)
+		encCorev1TypedLocalObjectReference(e, v.DataSource)
 	}
 	if v.DataSourceRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"dataSourceRef\":"...)
-		if v.DataSourceRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1TypedObjectReference(b, v.DataSourceRef)
-		}
+		e.key(keyDataSourceRef)
+		encCorev1TypedObjectReference(e, v.DataSourceRef)
 	}
 	if v.VolumeAttributesClassName != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"volumeAttributesClassName\":"...)
-		if v.VolumeAttributesClassName == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.VolumeAttributesClassName)))
-		}
+		e.keyString(keyVolumeAttributesClassName, string(*v.VolumeAttributesClassName))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PersistentVolumeClaimStatus encodes a v1.PersistentVolumeClaimStatus.
-func encCorev1PersistentVolumeClaimStatus(b []byte, v *corev1.PersistentVolumeClaimStatus) []byte {
-	c := byte('{')
+func encCorev1PersistentVolumeClaimStatus(e *encoder, v *corev1.PersistentVolumeClaimStatus) {
+	start := len(e.b)
 	if v.Phase != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"phase\":"...)
-		b = appendString(b, string(v.Phase))
+		e.keyString(keyPhase, string(v.Phase))
 	}
 	if len(v.AccessModes) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"accessModes\":"...)
-		if v.AccessModes == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i85 := range v.AccessModes {
-				if i85 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.AccessModes[i85]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyAccessModes, v.AccessModes)
 	}
 	if len(v.Capacity) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"capacity\":"...)
-		if v.Capacity == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki86, k86 := range encSortedKeys(v.Capacity) {
-				mv86 := v.Capacity[corev1.ResourceName(k86)]
-				if ki86 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k86)
-				b = append(b, ':')
-				b = appendQuantity(b, &mv86)
-			}
-			b = append(b, '}')
+		e.key(keyCapacityObject)
+		for ki67, k67 := range encSortedKeys(v.Capacity) {
+			mv67 := v.Capacity[corev1.ResourceName(k67)]
+			e.mapKey(ki67, k67)
+			e.quantity(&mv67)
 		}
+		e.byte('}')
 	}
 	if len(v.Conditions) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"conditions\":"...)
-		if v.Conditions == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i87 := range v.Conditions {
-				if i87 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1PersistentVolumeClaimCondition(b, &v.Conditions[i87])
+		e.key(keyConditionsList)
+		for i68 := range v.Conditions {
+			if i68 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1PersistentVolumeClaimCondition(e, &v.Conditions[i68])
 		}
+		e.byte(']')
 	}
 	if len(v.AllocatedResources) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"allocatedResources\":"...)
-		if v.AllocatedResources == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki88, k88 := range encSortedKeys(v.AllocatedResources) {
-				mv88 := v.AllocatedResources[corev1.ResourceName(k88)]
-				if ki88 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k88)
-				b = append(b, ':')
-				b = appendQuantity(b, &mv88)
-			}
-			b = append(b, '}')
+		e.key(keyAllocatedResourcesObject)
+		for ki69, k69 := range encSortedKeys(v.AllocatedResources) {
+			mv69 := v.AllocatedResources[corev1.ResourceName(k69)]
+			e.mapKey(ki69, k69)
+			e.quantity(&mv69)
 		}
+		e.byte('}')
 	}
 	if len(v.AllocatedResourceStatuses) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"allocatedResourceStatuses\":"...)
-		if v.AllocatedResourceStatuses == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki89, k89 := range encSortedKeys(v.AllocatedResourceStatuses) {
-				mv89 := v.AllocatedResourceStatuses[corev1.ResourceName(k89)]
-				if ki89 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k89)
-				b = append(b, ':')
-				b = appendString(b, string(mv89))
-			}
-			b = append(b, '}')
-		}
+		encKeyStringMap(e, keyAllocatedResourceStatuses, v.AllocatedResourceStatuses)
 	}
 	if v.CurrentVolumeAttributesClassName != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"currentVolumeAttributesClassName\":"...)
-		if v.CurrentVolumeAttributesClassName == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.CurrentVolumeAttributesClassName)))
-		}
+		e.keyString(keyCurrentVolumeAttributesClassName, string(*v.CurrentVolumeAttributesClassName))
 	}
 	if v.ModifyVolumeStatus != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"modifyVolumeStatus\":"...)
-		if v.ModifyVolumeStatus == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ModifyVolumeStatus(b, v.ModifyVolumeStatus)
-		}
+		e.key(keyModifyVolumeStatus)
+		encCorev1ModifyVolumeStatus(e, v.ModifyVolumeStatus)
 	}
 	if v.HealthStatus != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"healthStatus\":"...)
-		if v.HealthStatus == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1VolumeHealthStatus(b, v.HealthStatus)
-		}
+		e.key(keyHealthStatus)
+		encCorev1VolumeHealthStatus(e, v.HealthStatus)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PersistentVolumeSpec encodes a v1.PersistentVolumeSpec.
-func encCorev1PersistentVolumeSpec(b []byte, v *corev1.PersistentVolumeSpec) []byte {
-	c := byte('{')
+func encCorev1PersistentVolumeSpec(e *encoder, v *corev1.PersistentVolumeSpec) {
+	start := len(e.b)
 	if len(v.Capacity) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"capacity\":"...)
-		if v.Capacity == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki90, k90 := range encSortedKeys(v.Capacity) {
-				mv90 := v.Capacity[corev1.ResourceName(k90)]
-				if ki90 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k90)
-				b = append(b, ':')
-				b = appendQuantity(b, &mv90)
-			}
-			b = append(b, '}')
+		e.key(keyCapacityObject)
+		for ki70, k70 := range encSortedKeys(v.Capacity) {
+			mv70 := v.Capacity[corev1.ResourceName(k70)]
+			e.mapKey(ki70, k70)
+			e.quantity(&mv70)
 		}
+		e.byte('}')
 	}
 	if v.PersistentVolumeSource.GCEPersistentDisk != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"gcePersistentDisk\":"...)
-		if v.PersistentVolumeSource.GCEPersistentDisk == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1GCEPersistentDiskVolumeSource(b, v.PersistentVolumeSource.GCEPersistentDisk)
-		}
+		e.key(keyGcePersistentDisk)
+		encCorev1GCEPersistentDiskVolumeSource(e, v.PersistentVolumeSource.GCEPersistentDisk)
 	}
 	if v.PersistentVolumeSource.AWSElasticBlockStore != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"awsElasticBlockStore\":"...)
-		if v.PersistentVolumeSource.AWSElasticBlockStore == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1AWSElasticBlockStoreVolumeSource(b, v.PersistentVolumeSource.AWSElasticBlockStore)
-		}
+		e.key(keyAwsElasticBlockStore)
+		encCorev1AWSElasticBlockStoreVolumeSource(e, v.PersistentVolumeSource.AWSElasticBlockStore)
 	}
 	if v.PersistentVolumeSource.HostPath != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"hostPath\":"...)
-		if v.PersistentVolumeSource.HostPath == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1HostPathVolumeSource(b, v.PersistentVolumeSource.HostPath)
-		}
+		e.key(keyHostPath)
+		encCorev1HostPathVolumeSource(e, v.PersistentVolumeSource.HostPath)
 	}
 	if v.PersistentVolumeSource.Glusterfs != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"glusterfs\":"...)
-		if v.PersistentVolumeSource.Glusterfs == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1GlusterfsPersistentVolumeSource(b, v.PersistentVolumeSource.Glusterfs)
-		}
+		e.key(keyGlusterfs)
+		encCorev1GlusterfsPersistentVolumeSource(e, v.PersistentVolumeSource.Glusterfs)
 	}
 	if v.PersistentVolumeSource.NFS != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"nfs\":"...)
-		if v.PersistentVolumeSource.NFS == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1NFSVolumeSource(b, v.PersistentVolumeSource.NFS)
-		}
+		e.key(keyNfs)
+		encCorev1NFSVolumeSource(e, v.PersistentVolumeSource.NFS)
 	}
 	if v.PersistentVolumeSource.RBD != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"rbd\":"...)
-		if v.PersistentVolumeSource.RBD == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1RBDPersistentVolumeSource(b, v.PersistentVolumeSource.RBD)
-		}
+		e.key(keyRbd)
+		encCorev1RBDPersistentVolumeSource(e, v.PersistentVolumeSource.RBD)
 	}
 	if v.PersistentVolumeSource.ISCSI != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"iscsi\":"...)
-		if v.PersistentVolumeSource.ISCSI == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ISCSIPersistentVolumeSource(b, v.PersistentVolumeSource.ISCSI)
-		}
+		e.key(keyIscsi)
+		encCorev1ISCSIPersistentVolumeSource(e, v.PersistentVolumeSource.ISCSI)
 	}
 	if v.PersistentVolumeSource.Cinder != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"cinder\":"...)
-		if v.PersistentVolumeSource.Cinder == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1CinderPersistentVolumeSource(b, v.PersistentVolumeSource.Cinder)
-		}
+		e.key(keyCinder)
+		encCorev1CinderPersistentVolumeSource(e, v.PersistentVolumeSource.Cinder)
 	}
 	if v.PersistentVolumeSource.CephFS != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"cephfs\":"...)
-		if v.PersistentVolumeSource.CephFS == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1CephFSPersistentVolumeSource(b, v.PersistentVolumeSource.CephFS)
-		}
+		e.key(keyCephfs)
+		encCorev1CephFSPersistentVolumeSource(e, v.PersistentVolumeSource.CephFS)
 	}
 	if v.PersistentVolumeSource.FC != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fc\":"...)
-		if v.PersistentVolumeSource.FC == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1FCVolumeSource(b, v.PersistentVolumeSource.FC)
-		}
+		e.key(keyFc)
+		encCorev1FCVolumeSource(e, v.PersistentVolumeSource.FC)
 	}
 	if v.PersistentVolumeSource.Flocker != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"flocker\":"...)
-		if v.PersistentVolumeSource.Flocker == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1FlockerVolumeSource(b, v.PersistentVolumeSource.Flocker)
-		}
+		e.key(keyFlocker)
+		encCorev1FlockerVolumeSource(e, v.PersistentVolumeSource.Flocker)
 	}
 	if v.PersistentVolumeSource.FlexVolume != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"flexVolume\":"...)
-		if v.PersistentVolumeSource.FlexVolume == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1FlexPersistentVolumeSource(b, v.PersistentVolumeSource.FlexVolume)
-		}
+		e.key(keyFlexVolume)
+		encCorev1FlexPersistentVolumeSource(e, v.PersistentVolumeSource.FlexVolume)
 	}
 	if v.PersistentVolumeSource.AzureFile != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"azureFile\":"...)
-		if v.PersistentVolumeSource.AzureFile == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1AzureFilePersistentVolumeSource(b, v.PersistentVolumeSource.AzureFile)
-		}
+		e.key(keyAzureFile)
+		encCorev1AzureFilePersistentVolumeSource(e, v.PersistentVolumeSource.AzureFile)
 	}
 	if v.PersistentVolumeSource.VsphereVolume != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"vsphereVolume\":"...)
-		if v.PersistentVolumeSource.VsphereVolume == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1VsphereVirtualDiskVolumeSource(b, v.PersistentVolumeSource.VsphereVolume)
-		}
+		e.key(keyVsphereVolume)
+		encCorev1VsphereVirtualDiskVolumeSource(e, v.PersistentVolumeSource.VsphereVolume)
 	}
 	if v.PersistentVolumeSource.Quobyte != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"quobyte\":"...)
-		if v.PersistentVolumeSource.Quobyte == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1QuobyteVolumeSource(b, v.PersistentVolumeSource.Quobyte)
-		}
+		e.key(keyQuobyte)
+		encCorev1QuobyteVolumeSource(e, v.PersistentVolumeSource.Quobyte)
 	}
 	if v.PersistentVolumeSource.AzureDisk != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"azureDisk\":"...)
-		if v.PersistentVolumeSource.AzureDisk == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1AzureDiskVolumeSource(b, v.PersistentVolumeSource.AzureDisk)
-		}
+		e.key(keyAzureDisk)
+		encCorev1AzureDiskVolumeSource(e, v.PersistentVolumeSource.AzureDisk)
 	}
 	if v.PersistentVolumeSource.PhotonPersistentDisk != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"photonPersistentDisk\":"...)
-		if v.PersistentVolumeSource.PhotonPersistentDisk == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1PhotonPersistentDiskVolumeSource(b, v.PersistentVolumeSource.PhotonPersistentDisk)
-		}
+		e.key(keyPhotonPersistentDisk)
+		encCorev1PhotonPersistentDiskVolumeSource(e, v.PersistentVolumeSource.PhotonPersistentDisk)
 	}
 	if v.PersistentVolumeSource.PortworxVolume != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"portworxVolume\":"...)
-		if v.PersistentVolumeSource.PortworxVolume == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1PortworxVolumeSource(b, v.PersistentVolumeSource.PortworxVolume)
-		}
+		e.key(keyPortworxVolume)
+		encCorev1PortworxVolumeSource(e, v.PersistentVolumeSource.PortworxVolume)
 	}
 	if v.PersistentVolumeSource.ScaleIO != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"scaleIO\":"...)
-		if v.PersistentVolumeSource.ScaleIO == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ScaleIOPersistentVolumeSource(b, v.PersistentVolumeSource.ScaleIO)
-		}
+		e.key(keyScaleIO)
+		encCorev1ScaleIOPersistentVolumeSource(e, v.PersistentVolumeSource.ScaleIO)
 	}
 	if v.PersistentVolumeSource.Local != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"local\":"...)
-		if v.PersistentVolumeSource.Local == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1LocalVolumeSource(b, v.PersistentVolumeSource.Local)
-		}
+		e.key(keyLocal)
+		encCorev1LocalVolumeSource(e, v.PersistentVolumeSource.Local)
 	}
 	if v.PersistentVolumeSource.StorageOS != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"storageos\":"...)
-		if v.PersistentVolumeSource.StorageOS == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1StorageOSPersistentVolumeSource(b, v.PersistentVolumeSource.StorageOS)
-		}
+		e.key(keyStorageos)
+		encCorev1StorageOSPersistentVolumeSource(e, v.PersistentVolumeSource.StorageOS)
 	}
 	if v.PersistentVolumeSource.CSI != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"csi\":"...)
-		if v.PersistentVolumeSource.CSI == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1CSIPersistentVolumeSource(b, v.PersistentVolumeSource.CSI)
-		}
+		e.key(keyCsi)
+		encCorev1CSIPersistentVolumeSource(e, v.PersistentVolumeSource.CSI)
 	}
 	if len(v.AccessModes) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"accessModes\":"...)
-		if v.AccessModes == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i91 := range v.AccessModes {
-				if i91 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.AccessModes[i91]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyAccessModes, v.AccessModes)
 	}
 	if v.ClaimRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"claimRef\":"...)
-		if v.ClaimRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ObjectReference(b, v.ClaimRef)
-		}
+		e.key(keyClaimRef)
+		encCorev1ObjectReference(e, v.ClaimRef)
 	}
 	if v.PersistentVolumeReclaimPolicy != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"persistentVolumeReclaimPolicy\":"...)
-		b = appendString(b, string(v.PersistentVolumeReclaimPolicy))
+		e.keyString(keyPersistentVolumeReclaimPolicy, string(v.PersistentVolumeReclaimPolicy))
 	}
 	if v.StorageClassName != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"storageClassName\":"...)
-		b = appendString(b, string(v.StorageClassName))
+		e.keyString(keyStorageClassName, string(v.StorageClassName))
 	}
 	if len(v.MountOptions) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"mountOptions\":"...)
-		if v.MountOptions == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i92 := range v.MountOptions {
-				if i92 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.MountOptions[i92]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyMountOptions, v.MountOptions)
 	}
 	if v.VolumeMode != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"volumeMode\":"...)
-		if v.VolumeMode == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.VolumeMode)))
-		}
+		e.keyString(keyVolumeMode, string(*v.VolumeMode))
 	}
 	if v.NodeAffinity != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"nodeAffinity\":"...)
-		if v.NodeAffinity == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1VolumeNodeAffinity(b, v.NodeAffinity)
-		}
+		e.key(keyNodeAffinity)
+		encCorev1VolumeNodeAffinity(e, v.NodeAffinity)
 	}
 	if v.VolumeAttributesClassName != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"volumeAttributesClassName\":"...)
-		if v.VolumeAttributesClassName == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.VolumeAttributesClassName)))
-		}
+		e.keyString(keyVolumeAttributesClassName, string(*v.VolumeAttributesClassName))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PersistentVolumeStatus encodes a v1.PersistentVolumeStatus.
-func encCorev1PersistentVolumeStatus(b []byte, v *corev1.PersistentVolumeStatus) []byte {
-	c := byte('{')
+func encCorev1PersistentVolumeStatus(e *encoder, v *corev1.PersistentVolumeStatus) {
+	start := len(e.b)
 	if v.Phase != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"phase\":"...)
-		b = appendString(b, string(v.Phase))
+		e.keyString(keyPhase, string(v.Phase))
 	}
 	if v.Message != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"message\":"...)
-		b = appendString(b, string(v.Message))
+		e.keyString(keyMessage, string(v.Message))
 	}
 	if v.Reason != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"reason\":"...)
-		b = appendString(b, string(v.Reason))
+		e.keyString(keyReason, string(v.Reason))
 	}
 	if v.LastPhaseTransitionTime != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"lastPhaseTransitionTime\":"...)
-		if v.LastPhaseTransitionTime == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendTime(b, &(*v.LastPhaseTransitionTime))
-		}
+		e.keyTime(keyLastPhaseTransitionTime, v.LastPhaseTransitionTime)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encAppsv1DeploymentSpec encodes a v1.DeploymentSpec.
-func encAppsv1DeploymentSpec(b []byte, v *appsv1.DeploymentSpec) []byte {
-	c := byte('{')
+func encAppsv1DeploymentSpec(e *encoder, v *appsv1.DeploymentSpec) {
+	start := len(e.b)
 	if v.Replicas != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"replicas\":"...)
-		if v.Replicas == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.Replicas)), 10)
-		}
+		e.keyInt(keyReplicas, int64(*v.Replicas))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"selector\":"...)
+	e.key(keySelector)
 	if v.Selector == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = encMetav1LabelSelector(b, v.Selector)
+		encMetav1LabelSelector(e, v.Selector)
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"template\":"...)
-	b = encCorev1PodTemplateSpec(b, &v.Template)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"strategy\":"...)
-	b = encAppsv1DeploymentStrategy(b, &v.Strategy)
+	e.key(keyTemplate)
+	encCorev1PodTemplateSpec(e, &v.Template)
+	e.key(keyStrategy)
+	encAppsv1DeploymentStrategy(e, &v.Strategy)
 	if v.MinReadySeconds != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"minReadySeconds\":"...)
-		b = strconv.AppendInt(b, int64(v.MinReadySeconds), 10)
+		e.keyInt(keyMinReadySeconds, int64(v.MinReadySeconds))
 	}
 	if v.RevisionHistoryLimit != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"revisionHistoryLimit\":"...)
-		if v.RevisionHistoryLimit == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.RevisionHistoryLimit)), 10)
-		}
+		e.keyInt(keyRevisionHistoryLimit, int64(*v.RevisionHistoryLimit))
 	}
 	if v.Paused {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"paused\":"...)
-		b = strconv.AppendBool(b, bool(v.Paused))
+		e.keyBool(keyPaused, bool(v.Paused))
 	}
 	if v.ProgressDeadlineSeconds != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"progressDeadlineSeconds\":"...)
-		if v.ProgressDeadlineSeconds == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.ProgressDeadlineSeconds)), 10)
-		}
+		e.keyInt(keyProgressDeadlineSeconds, int64(*v.ProgressDeadlineSeconds))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encAppsv1DeploymentStatus encodes a v1.DeploymentStatus.
-func encAppsv1DeploymentStatus(b []byte, v *appsv1.DeploymentStatus) []byte {
-	c := byte('{')
+func encAppsv1DeploymentStatus(e *encoder, v *appsv1.DeploymentStatus) {
+	start := len(e.b)
 	if v.ObservedGeneration != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"observedGeneration\":"...)
-		b = strconv.AppendInt(b, int64(v.ObservedGeneration), 10)
+		e.keyInt(keyObservedGeneration, int64(v.ObservedGeneration))
 	}
 	if v.Replicas != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"replicas\":"...)
-		b = strconv.AppendInt(b, int64(v.Replicas), 10)
+		e.keyInt(keyReplicas, int64(v.Replicas))
 	}
 	if v.UpdatedReplicas != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"updatedReplicas\":"...)
-		b = strconv.AppendInt(b, int64(v.UpdatedReplicas), 10)
+		e.keyInt(keyUpdatedReplicas, int64(v.UpdatedReplicas))
 	}
 	if v.ReadyReplicas != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readyReplicas\":"...)
-		b = strconv.AppendInt(b, int64(v.ReadyReplicas), 10)
+		e.keyInt(keyReadyReplicas, int64(v.ReadyReplicas))
 	}
 	if v.AvailableReplicas != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"availableReplicas\":"...)
-		b = strconv.AppendInt(b, int64(v.AvailableReplicas), 10)
+		e.keyInt(keyAvailableReplicas, int64(v.AvailableReplicas))
 	}
 	if v.UnavailableReplicas != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"unavailableReplicas\":"...)
-		b = strconv.AppendInt(b, int64(v.UnavailableReplicas), 10)
+		e.keyInt(keyUnavailableReplicas, int64(v.UnavailableReplicas))
 	}
 	if v.TerminatingReplicas != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"terminatingReplicas\":"...)
-		if v.TerminatingReplicas == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.TerminatingReplicas)), 10)
-		}
+		e.keyInt(keyTerminatingReplicas, int64(*v.TerminatingReplicas))
 	}
 	if len(v.Conditions) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"conditions\":"...)
-		if v.Conditions == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i93 := range v.Conditions {
-				if i93 > 0 {
-					b = append(b, ',')
-				}
-				b = encAppsv1DeploymentCondition(b, &v.Conditions[i93])
+		e.key(keyConditionsList)
+		for i71 := range v.Conditions {
+			if i71 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encAppsv1DeploymentCondition(e, &v.Conditions[i71])
 		}
+		e.byte(']')
 	}
 	if v.CollisionCount != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"collisionCount\":"...)
-		if v.CollisionCount == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.CollisionCount)), 10)
-		}
+		e.keyInt(keyCollisionCount, int64(*v.CollisionCount))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encAppsv1ReplicaSetSpec encodes a v1.ReplicaSetSpec.
-func encAppsv1ReplicaSetSpec(b []byte, v *appsv1.ReplicaSetSpec) []byte {
-	c := byte('{')
+func encAppsv1ReplicaSetSpec(e *encoder, v *appsv1.ReplicaSetSpec) {
+	start := len(e.b)
 	if v.Replicas != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"replicas\":"...)
-		if v.Replicas == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.Replicas)), 10)
-		}
+		e.keyInt(keyReplicas, int64(*v.Replicas))
 	}
 	if v.MinReadySeconds != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"minReadySeconds\":"...)
-		b = strconv.AppendInt(b, int64(v.MinReadySeconds), 10)
+		e.keyInt(keyMinReadySeconds, int64(v.MinReadySeconds))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"selector\":"...)
+	e.key(keySelector)
 	if v.Selector == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = encMetav1LabelSelector(b, v.Selector)
+		encMetav1LabelSelector(e, v.Selector)
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"template\":"...)
-	b = encCorev1PodTemplateSpec(b, &v.Template)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.key(keyTemplate)
+	encCorev1PodTemplateSpec(e, &v.Template)
+	e.close(start)
 }
 
 // encAppsv1ReplicaSetStatus encodes a v1.ReplicaSetStatus.
-func encAppsv1ReplicaSetStatus(b []byte, v *appsv1.ReplicaSetStatus) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"replicas\":"...)
-	b = strconv.AppendInt(b, int64(v.Replicas), 10)
+func encAppsv1ReplicaSetStatus(e *encoder, v *appsv1.ReplicaSetStatus) {
+	start := len(e.b)
+	e.keyInt(keyReplicas, int64(v.Replicas))
 	if v.FullyLabeledReplicas != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fullyLabeledReplicas\":"...)
-		b = strconv.AppendInt(b, int64(v.FullyLabeledReplicas), 10)
+		e.keyInt(keyFullyLabeledReplicas, int64(v.FullyLabeledReplicas))
 	}
 	if v.ReadyReplicas != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readyReplicas\":"...)
-		b = strconv.AppendInt(b, int64(v.ReadyReplicas), 10)
+		e.keyInt(keyReadyReplicas, int64(v.ReadyReplicas))
 	}
 	if v.AvailableReplicas != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"availableReplicas\":"...)
-		b = strconv.AppendInt(b, int64(v.AvailableReplicas), 10)
+		e.keyInt(keyAvailableReplicas, int64(v.AvailableReplicas))
 	}
 	if v.TerminatingReplicas != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"terminatingReplicas\":"...)
-		if v.TerminatingReplicas == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.TerminatingReplicas)), 10)
-		}
+		e.keyInt(keyTerminatingReplicas, int64(*v.TerminatingReplicas))
 	}
 	if v.ObservedGeneration != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"observedGeneration\":"...)
-		b = strconv.AppendInt(b, int64(v.ObservedGeneration), 10)
+		e.keyInt(keyObservedGeneration, int64(v.ObservedGeneration))
 	}
 	if len(v.Conditions) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"conditions\":"...)
-		if v.Conditions == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i94 := range v.Conditions {
-				if i94 > 0 {
-					b = append(b, ',')
-				}
-				b = encAppsv1ReplicaSetCondition(b, &v.Conditions[i94])
+		e.key(keyConditionsList)
+		for i72 := range v.Conditions {
+			if i72 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encAppsv1ReplicaSetCondition(e, &v.Conditions[i72])
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encDiscoveryv1Endpoint encodes a v1.Endpoint.
-func encDiscoveryv1Endpoint(b []byte, v *discoveryv1.Endpoint) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"addresses\":"...)
-	if v.Addresses == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i95 := range v.Addresses {
-			if i95 > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, string(v.Addresses[i95]))
-		}
-		b = append(b, ']')
-	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"conditions\":"...)
-	b = encDiscoveryv1EndpointConditions(b, &v.Conditions)
+func encDiscoveryv1Endpoint(e *encoder, v *discoveryv1.Endpoint) {
+	start := len(e.b)
+	encKeyStrings(e, keyAddresses, v.Addresses)
+	e.key(keyConditions)
+	encDiscoveryv1EndpointConditions(e, &v.Conditions)
 	if v.Hostname != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"hostname\":"...)
-		if v.Hostname == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.Hostname)))
-		}
+		e.keyString(keyHostname, string(*v.Hostname))
 	}
 	if v.TargetRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"targetRef\":"...)
-		if v.TargetRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ObjectReference(b, v.TargetRef)
-		}
+		e.key(keyTargetRef)
+		encCorev1ObjectReference(e, v.TargetRef)
 	}
 	if len(v.DeprecatedTopology) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"deprecatedTopology\":"...)
-		if v.DeprecatedTopology == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki96, k96 := range encSortedKeys(v.DeprecatedTopology) {
-				mv96 := v.DeprecatedTopology[string(k96)]
-				if ki96 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k96)
-				b = append(b, ':')
-				b = appendString(b, string(mv96))
-			}
-			b = append(b, '}')
-		}
+		encKeyStringMap(e, keyDeprecatedTopology, v.DeprecatedTopology)
 	}
 	if v.NodeName != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"nodeName\":"...)
-		if v.NodeName == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.NodeName)))
-		}
+		e.keyString(keyNodeName, string(*v.NodeName))
 	}
 	if v.Zone != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"zone\":"...)
-		if v.Zone == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.Zone)))
-		}
+		e.keyString(keyZone, string(*v.Zone))
 	}
 	if v.Hints != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"hints\":"...)
-		if v.Hints == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encDiscoveryv1EndpointHints(b, v.Hints)
-		}
+		e.key(keyHints)
+		encDiscoveryv1EndpointHints(e, v.Hints)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encDiscoveryv1EndpointPort encodes a v1.EndpointPort.
-func encDiscoveryv1EndpointPort(b []byte, v *discoveryv1.EndpointPort) []byte {
-	c := byte('{')
+func encDiscoveryv1EndpointPort(e *encoder, v *discoveryv1.EndpointPort) {
+	start := len(e.b)
 	if v.Name != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"name\":"...)
-		if v.Name == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.Name)))
-		}
+		e.keyString(keyName, string(*v.Name))
 	}
 	if v.Protocol != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"protocol\":"...)
-		if v.Protocol == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.Protocol)))
-		}
+		e.keyString(keyProtocol, string(*v.Protocol))
 	}
 	if v.Port != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"port\":"...)
-		if v.Port == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.Port)), 10)
-		}
+		e.keyInt(keyPort, int64(*v.Port))
 	}
 	if v.AppProtocol != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"appProtocol\":"...)
-		if v.AppProtocol == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.AppProtocol)))
-		}
+		e.keyString(keyAppProtocol, string(*v.AppProtocol))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1TopologySelectorTerm encodes a v1.TopologySelectorTerm.
-func encCorev1TopologySelectorTerm(b []byte, v *corev1.TopologySelectorTerm) []byte {
-	c := byte('{')
+func encCorev1TopologySelectorTerm(e *encoder, v *corev1.TopologySelectorTerm) {
+	start := len(e.b)
 	if len(v.MatchLabelExpressions) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"matchLabelExpressions\":"...)
-		if v.MatchLabelExpressions == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i97 := range v.MatchLabelExpressions {
-				if i97 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1TopologySelectorLabelRequirement(b, &v.MatchLabelExpressions[i97])
+		e.key(keyMatchLabelExpressionsList)
+		for i73 := range v.MatchLabelExpressions {
+			if i73 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1TopologySelectorLabelRequirement(e, &v.MatchLabelExpressions[i73])
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encAuthorizationv1SelfSubjectAccessReviewSpec encodes a v1.SelfSubjectAccessReviewSpec.
-func encAuthorizationv1SelfSubjectAccessReviewSpec(b []byte, v *authorizationv1.SelfSubjectAccessReviewSpec) []byte {
-	c := byte('{')
+func encAuthorizationv1SelfSubjectAccessReviewSpec(e *encoder, v *authorizationv1.SelfSubjectAccessReviewSpec) {
+	start := len(e.b)
 	if v.ResourceAttributes != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"resourceAttributes\":"...)
-		if v.ResourceAttributes == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encAuthorizationv1ResourceAttributes(b, v.ResourceAttributes)
-		}
+		e.key(keyResourceAttributes)
+		encAuthorizationv1ResourceAttributes(e, v.ResourceAttributes)
 	}
 	if v.NonResourceAttributes != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"nonResourceAttributes\":"...)
-		if v.NonResourceAttributes == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encAuthorizationv1NonResourceAttributes(b, v.NonResourceAttributes)
-		}
+		e.key(keyNonResourceAttributes)
+		encAuthorizationv1NonResourceAttributes(e, v.NonResourceAttributes)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encAuthorizationv1SubjectAccessReviewStatus encodes a v1.SubjectAccessReviewStatus.
-func encAuthorizationv1SubjectAccessReviewStatus(b []byte, v *authorizationv1.SubjectAccessReviewStatus) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"allowed\":"...)
-	b = strconv.AppendBool(b, bool(v.Allowed))
+func encAuthorizationv1SubjectAccessReviewStatus(e *encoder, v *authorizationv1.SubjectAccessReviewStatus) {
+	start := len(e.b)
+	e.keyBool(keyAllowed, bool(v.Allowed))
 	if v.Denied {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"denied\":"...)
-		b = strconv.AppendBool(b, bool(v.Denied))
+		e.keyBool(keyDenied, bool(v.Denied))
 	}
 	if v.Reason != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"reason\":"...)
-		b = appendString(b, string(v.Reason))
+		e.keyString(keyReason, string(v.Reason))
 	}
 	if v.EvaluationError != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"evaluationError\":"...)
-		b = appendString(b, string(v.EvaluationError))
+		e.keyString(keyEvaluationError, string(v.EvaluationError))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encAuthorizationv1SelfSubjectRulesReviewSpec encodes a v1.SelfSubjectRulesReviewSpec.
-func encAuthorizationv1SelfSubjectRulesReviewSpec(b []byte, v *authorizationv1.SelfSubjectRulesReviewSpec) []byte {
-	c := byte('{')
+func encAuthorizationv1SelfSubjectRulesReviewSpec(e *encoder, v *authorizationv1.SelfSubjectRulesReviewSpec) {
+	start := len(e.b)
 	if v.Namespace != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"namespace\":"...)
-		b = appendString(b, string(v.Namespace))
+		e.keyString(keyNamespace, string(v.Namespace))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encAuthorizationv1SubjectRulesReviewStatus encodes a v1.SubjectRulesReviewStatus.
-func encAuthorizationv1SubjectRulesReviewStatus(b []byte, v *authorizationv1.SubjectRulesReviewStatus) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"resourceRules\":"...)
+func encAuthorizationv1SubjectRulesReviewStatus(e *encoder, v *authorizationv1.SubjectRulesReviewStatus) {
+	start := len(e.b)
+	e.key(keyResourceRules)
 	if v.ResourceRules == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
-		for i98 := range v.ResourceRules {
-			if i98 > 0 {
-				b = append(b, ',')
+		e.byte('[')
+		for i74 := range v.ResourceRules {
+			if i74 > 0 {
+				e.byte(',')
 			}
-			b = encAuthorizationv1ResourceRule(b, &v.ResourceRules[i98])
+			encAuthorizationv1ResourceRule(e, &v.ResourceRules[i74])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"nonResourceRules\":"...)
+	e.key(keyNonResourceRules)
 	if v.NonResourceRules == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
-		for i99 := range v.NonResourceRules {
-			if i99 > 0 {
-				b = append(b, ',')
+		e.byte('[')
+		for i75 := range v.NonResourceRules {
+			if i75 > 0 {
+				e.byte(',')
 			}
-			b = encAuthorizationv1NonResourceRule(b, &v.NonResourceRules[i99])
+			encAuthorizationv1NonResourceRule(e, &v.NonResourceRules[i75])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"incomplete\":"...)
-	b = strconv.AppendBool(b, bool(v.Incomplete))
+	e.keyBool(keyIncomplete, bool(v.Incomplete))
 	if v.EvaluationError != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"evaluationError\":"...)
-		b = appendString(b, string(v.EvaluationError))
+		e.keyString(keyEvaluationError, string(v.EvaluationError))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encMetav1StatusDetails encodes a v1.StatusDetails.
-func encMetav1StatusDetails(b []byte, v *metav1.StatusDetails) []byte {
-	c := byte('{')
+func encMetav1StatusDetails(e *encoder, v *metav1.StatusDetails) {
+	start := len(e.b)
 	if v.Name != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"name\":"...)
-		b = appendString(b, string(v.Name))
+		e.keyString(keyName, string(v.Name))
 	}
 	if v.Group != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"group\":"...)
-		b = appendString(b, string(v.Group))
+		e.keyString(keyGroup, string(v.Group))
 	}
 	if v.Kind != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		b = appendString(b, string(v.Kind))
+		e.keyString(keyKind, string(v.Kind))
 	}
 	if v.UID != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"uid\":"...)
-		b = appendString(b, string(v.UID))
+		e.keyString(keyUid, string(v.UID))
 	}
 	if len(v.Causes) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"causes\":"...)
-		if v.Causes == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i100 := range v.Causes {
-				if i100 > 0 {
-					b = append(b, ',')
-				}
-				b = encMetav1StatusCause(b, &v.Causes[i100])
+		e.key(keyCausesList)
+		for i76 := range v.Causes {
+			if i76 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encMetav1StatusCause(e, &v.Causes[i76])
 		}
+		e.byte(']')
 	}
 	if v.RetryAfterSeconds != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"retryAfterSeconds\":"...)
-		b = strconv.AppendInt(b, int64(v.RetryAfterSeconds), 10)
+		e.keyInt(keyRetryAfterSeconds, int64(v.RetryAfterSeconds))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encMetav1TableColumnDefinition encodes a v1.TableColumnDefinition.
-func encMetav1TableColumnDefinition(b []byte, v *metav1.TableColumnDefinition) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"type\":"...)
-	b = appendString(b, string(v.Type))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"format\":"...)
-	b = appendString(b, string(v.Format))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"description\":"...)
-	b = appendString(b, string(v.Description))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"priority\":"...)
-	b = strconv.AppendInt(b, int64(v.Priority), 10)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encMetav1TableColumnDefinition(e *encoder, v *metav1.TableColumnDefinition) {
+	start := len(e.b)
+	e.keyString(keyName, string(v.Name))
+	e.keyString(keyType, string(v.Type))
+	e.keyString(keyFormat, string(v.Format))
+	e.keyString(keyDescription, string(v.Description))
+	e.keyInt(keyPriority, int64(v.Priority))
+	e.close(start)
 }
 
 // encMetav1TableRow encodes a v1.TableRow.
-func encMetav1TableRow(b []byte, v *metav1.TableRow) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"cells\":"...)
+func encMetav1TableRow(e *encoder, v *metav1.TableRow) {
+	start := len(e.b)
+	e.key(keyCells)
 	if v.Cells == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
-		for i101 := range v.Cells {
-			if i101 > 0 {
-				b = append(b, ',')
+		e.byte('[')
+		for i77 := range v.Cells {
+			if i77 > 0 {
+				e.byte(',')
 			}
-			b = appendAny(b, v.Cells[i101])
+			e.any(v.Cells[i77])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
 	if len(v.Conditions) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"conditions\":"...)
-		if v.Conditions == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i102 := range v.Conditions {
-				if i102 > 0 {
-					b = append(b, ',')
-				}
-				b = encMetav1TableRowCondition(b, &v.Conditions[i102])
+		e.key(keyConditionsList)
+		for i78 := range v.Conditions {
+			if i78 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encMetav1TableRowCondition(e, &v.Conditions[i78])
 		}
+		e.byte(']')
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"object\":"...)
-	b = appendMarshaler(b, v.Object)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.key(keyObject)
+	e.marshaler(v.Object)
+	e.close(start)
 }
 
 // encAutoscalingv1ScaleSpec encodes a v1.ScaleSpec.
-func encAutoscalingv1ScaleSpec(b []byte, v *autoscalingv1.ScaleSpec) []byte {
-	c := byte('{')
+func encAutoscalingv1ScaleSpec(e *encoder, v *autoscalingv1.ScaleSpec) {
+	start := len(e.b)
 	if v.Replicas != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"replicas\":"...)
-		b = strconv.AppendInt(b, int64(v.Replicas), 10)
+		e.keyInt(keyReplicas, int64(v.Replicas))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encAutoscalingv1ScaleStatus encodes a v1.ScaleStatus.
-func encAutoscalingv1ScaleStatus(b []byte, v *autoscalingv1.ScaleStatus) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"replicas\":"...)
-	b = strconv.AppendInt(b, int64(v.Replicas), 10)
+func encAutoscalingv1ScaleStatus(e *encoder, v *autoscalingv1.ScaleStatus) {
+	start := len(e.b)
+	e.keyInt(keyReplicas, int64(v.Replicas))
 	if v.Selector != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"selector\":"...)
-		b = appendString(b, string(v.Selector))
+		e.keyString(keySelector, string(v.Selector))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encMetav1OwnerReference encodes a v1.OwnerReference.
-func encMetav1OwnerReference(b []byte, v *metav1.OwnerReference) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"apiVersion\":"...)
-	b = appendString(b, string(v.APIVersion))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"kind\":"...)
-	b = appendString(b, string(v.Kind))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"uid\":"...)
-	b = appendString(b, string(v.UID))
+func encMetav1OwnerReference(e *encoder, v *metav1.OwnerReference) {
+	start := len(e.b)
+	e.keyString(keyApiVersion, string(v.APIVersion))
+	e.keyString(keyKind, string(v.Kind))
+	e.keyString(keyName, string(v.Name))
+	e.keyString(keyUid, string(v.UID))
 	if v.Controller != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"controller\":"...)
-		if v.Controller == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.Controller)))
-		}
+		e.keyBool(keyController, bool(*v.Controller))
 	}
 	if v.BlockOwnerDeletion != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"blockOwnerDeletion\":"...)
-		if v.BlockOwnerDeletion == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.BlockOwnerDeletion)))
-		}
+		e.keyBool(keyBlockOwnerDeletion, bool(*v.BlockOwnerDeletion))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encMetav1ManagedFieldsEntry encodes a v1.ManagedFieldsEntry.
-func encMetav1ManagedFieldsEntry(b []byte, v *metav1.ManagedFieldsEntry) []byte {
-	c := byte('{')
+func encMetav1ManagedFieldsEntry(e *encoder, v *metav1.ManagedFieldsEntry) {
+	start := len(e.b)
 	if v.Manager != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"manager\":"...)
-		b = appendString(b, string(v.Manager))
+		e.keyString(keyManager, string(v.Manager))
 	}
 	if v.Operation != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"operation\":"...)
-		b = appendString(b, string(v.Operation))
+		e.keyString(keyOperation, string(v.Operation))
 	}
 	if v.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.APIVersion))
+		e.keyString(keyApiVersion, string(v.APIVersion))
 	}
 	if v.Time != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"time\":"...)
-		if v.Time == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendTime(b, &(*v.Time))
-		}
+		e.keyTime(keyTime, v.Time)
 	}
 	if v.FieldsType != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fieldsType\":"...)
-		b = appendString(b, string(v.FieldsType))
+		e.keyString(keyFieldsType, string(v.FieldsType))
 	}
 	if v.FieldsV1 != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fieldsV1\":"...)
-		if v.FieldsV1 == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendMarshaler(b, (*v.FieldsV1))
-		}
+		e.key(keyFieldsV1)
+		e.marshaler((*v.FieldsV1))
 	}
 	if v.Subresource != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"subresource\":"...)
-		b = appendString(b, string(v.Subresource))
+		e.keyString(keySubresource, string(v.Subresource))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1NamespaceCondition encodes a v1.NamespaceCondition.
-func encCorev1NamespaceCondition(b []byte, v *corev1.NamespaceCondition) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"type\":"...)
-	b = appendString(b, string(v.Type))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"status\":"...)
-	b = appendString(b, string(v.Status))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"lastTransitionTime\":"...)
-	b = appendTime(b, &v.LastTransitionTime)
+func encCorev1NamespaceCondition(e *encoder, v *corev1.NamespaceCondition) {
+	start := len(e.b)
+	e.keyString(keyType, string(v.Type))
+	e.keyString(keyStatus, string(v.Status))
+	e.keyTime(keyLastTransitionTime, &v.LastTransitionTime)
 	if v.Reason != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"reason\":"...)
-		b = appendString(b, string(v.Reason))
+		e.keyString(keyReason, string(v.Reason))
 	}
 	if v.Message != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"message\":"...)
-		b = appendString(b, string(v.Message))
+		e.keyString(keyMessage, string(v.Message))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encMetav1ShardInfo encodes a v1.ShardInfo.
-func encMetav1ShardInfo(b []byte, v *metav1.ShardInfo) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"selector\":"...)
-	b = appendString(b, string(v.Selector))
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encMetav1ShardInfo(e *encoder, v *metav1.ShardInfo) {
+	start := len(e.b)
+	e.keyString(keySelector, string(v.Selector))
+	e.close(start)
 }
 
 // encCorev1Volume encodes a v1.Volume.
-func encCorev1Volume(b []byte, v *corev1.Volume) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
+func encCorev1Volume(e *encoder, v *corev1.Volume) {
+	start := len(e.b)
+	e.keyString(keyName, string(v.Name))
 	if v.VolumeSource.HostPath != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"hostPath\":"...)
-		if v.VolumeSource.HostPath == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1HostPathVolumeSource(b, v.VolumeSource.HostPath)
-		}
+		e.key(keyHostPath)
+		encCorev1HostPathVolumeSource(e, v.VolumeSource.HostPath)
 	}
 	if v.VolumeSource.EmptyDir != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"emptyDir\":"...)
-		if v.VolumeSource.EmptyDir == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1EmptyDirVolumeSource(b, v.VolumeSource.EmptyDir)
-		}
+		e.key(keyEmptyDir)
+		encCorev1EmptyDirVolumeSource(e, v.VolumeSource.EmptyDir)
 	}
 	if v.VolumeSource.GCEPersistentDisk != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"gcePersistentDisk\":"...)
-		if v.VolumeSource.GCEPersistentDisk == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1GCEPersistentDiskVolumeSource(b, v.VolumeSource.GCEPersistentDisk)
-		}
+		e.key(keyGcePersistentDisk)
+		encCorev1GCEPersistentDiskVolumeSource(e, v.VolumeSource.GCEPersistentDisk)
 	}
 	if v.VolumeSource.AWSElasticBlockStore != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"awsElasticBlockStore\":"...)
-		if v.VolumeSource.AWSElasticBlockStore == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1AWSElasticBlockStoreVolumeSource(b, v.VolumeSource.AWSElasticBlockStore)
-		}
+		e.key(keyAwsElasticBlockStore)
+		encCorev1AWSElasticBlockStoreVolumeSource(e, v.VolumeSource.AWSElasticBlockStore)
 	}
 	if v.VolumeSource.GitRepo != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"gitRepo\":"...)
-		if v.VolumeSource.GitRepo == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1GitRepoVolumeSource(b, v.VolumeSource.GitRepo)
-		}
+		e.key(keyGitRepo)
+		encCorev1GitRepoVolumeSource(e, v.VolumeSource.GitRepo)
 	}
 	if v.VolumeSource.Secret != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"secret\":"...)
-		if v.VolumeSource.Secret == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1SecretVolumeSource(b, v.VolumeSource.Secret)
-		}
+		e.key(keySecret)
+		encCorev1SecretVolumeSource(e, v.VolumeSource.Secret)
 	}
 	if v.VolumeSource.NFS != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"nfs\":"...)
-		if v.VolumeSource.NFS == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1NFSVolumeSource(b, v.VolumeSource.NFS)
-		}
+		e.key(keyNfs)
+		encCorev1NFSVolumeSource(e, v.VolumeSource.NFS)
 	}
 	if v.VolumeSource.ISCSI != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"iscsi\":"...)
-		if v.VolumeSource.ISCSI == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ISCSIVolumeSource(b, v.VolumeSource.ISCSI)
-		}
+		e.key(keyIscsi)
+		encCorev1ISCSIVolumeSource(e, v.VolumeSource.ISCSI)
 	}
 	if v.VolumeSource.Glusterfs != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"glusterfs\":"...)
-		if v.VolumeSource.Glusterfs == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1GlusterfsVolumeSource(b, v.VolumeSource.Glusterfs)
-		}
+		e.key(keyGlusterfs)
+		encCorev1GlusterfsVolumeSource(e, v.VolumeSource.Glusterfs)
 	}
 	if v.VolumeSource.PersistentVolumeClaim != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"persistentVolumeClaim\":"...)
-		if v.VolumeSource.PersistentVolumeClaim == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1PersistentVolumeClaimVolumeSource(b, v.VolumeSource.PersistentVolumeClaim)
-		}
+		e.key(keyPersistentVolumeClaim)
+		encCorev1PersistentVolumeClaimVolumeSource(e, v.VolumeSource.PersistentVolumeClaim)
 	}
 	if v.VolumeSource.RBD != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"rbd\":"...)
-		if v.VolumeSource.RBD == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1RBDVolumeSource(b, v.VolumeSource.RBD)
-		}
+		e.key(keyRbd)
+		encCorev1RBDVolumeSource(e, v.VolumeSource.RBD)
 	}
 	if v.VolumeSource.FlexVolume != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"flexVolume\":"...)
-		if v.VolumeSource.FlexVolume == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1FlexVolumeSource(b, v.VolumeSource.FlexVolume)
-		}
+		e.key(keyFlexVolume)
+		encCorev1FlexVolumeSource(e, v.VolumeSource.FlexVolume)
 	}
 	if v.VolumeSource.Cinder != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"cinder\":"...)
-		if v.VolumeSource.Cinder == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1CinderVolumeSource(b, v.VolumeSource.Cinder)
-		}
+		e.key(keyCinder)
+		encCorev1CinderVolumeSource(e, v.VolumeSource.Cinder)
 	}
 	if v.VolumeSource.CephFS != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"cephfs\":"...)
-		if v.VolumeSource.CephFS == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1CephFSVolumeSource(b, v.VolumeSource.CephFS)
-		}
+		e.key(keyCephfs)
+		encCorev1CephFSVolumeSource(e, v.VolumeSource.CephFS)
 	}
 	if v.VolumeSource.Flocker != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"flocker\":"...)
-		if v.VolumeSource.Flocker == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1FlockerVolumeSource(b, v.VolumeSource.Flocker)
-		}
+		e.key(keyFlocker)
+		encCorev1FlockerVolumeSource(e, v.VolumeSource.Flocker)
 	}
 	if v.VolumeSource.DownwardAPI != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"downwardAPI\":"...)
-		if v.VolumeSource.DownwardAPI == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1DownwardAPIVolumeSource(b, v.VolumeSource.DownwardAPI)
-		}
+		e.key(keyDownwardAPI)
+		encCorev1DownwardAPIVolumeSource(e, v.VolumeSource.DownwardAPI)
 	}
 	if v.VolumeSource.FC != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fc\":"...)
-		if v.VolumeSource.FC == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1FCVolumeSource(b, v.VolumeSource.FC)
-		}
+		e.key(keyFc)
+		encCorev1FCVolumeSource(e, v.VolumeSource.FC)
 	}
 	if v.VolumeSource.AzureFile != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"azureFile\":"...)
-		if v.VolumeSource.AzureFile == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1AzureFileVolumeSource(b, v.VolumeSource.AzureFile)
-		}
+		e.key(keyAzureFile)
+		encCorev1AzureFileVolumeSource(e, v.VolumeSource.AzureFile)
 	}
 	if v.VolumeSource.ConfigMap != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"configMap\":"...)
-		if v.VolumeSource.ConfigMap == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ConfigMapVolumeSource(b, v.VolumeSource.ConfigMap)
-		}
+		e.key(keyConfigMap)
+		encCorev1ConfigMapVolumeSource(e, v.VolumeSource.ConfigMap)
 	}
 	if v.VolumeSource.VsphereVolume != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"vsphereVolume\":"...)
-		if v.VolumeSource.VsphereVolume == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1VsphereVirtualDiskVolumeSource(b, v.VolumeSource.VsphereVolume)
-		}
+		e.key(keyVsphereVolume)
+		encCorev1VsphereVirtualDiskVolumeSource(e, v.VolumeSource.VsphereVolume)
 	}
 	if v.VolumeSource.Quobyte != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"quobyte\":"...)
-		if v.VolumeSource.Quobyte == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1QuobyteVolumeSource(b, v.VolumeSource.Quobyte)
-		}
+		e.key(keyQuobyte)
+		encCorev1QuobyteVolumeSource(e, v.VolumeSource.Quobyte)
 	}
 	if v.VolumeSource.AzureDisk != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"azureDisk\":"...)
-		if v.VolumeSource.AzureDisk == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1AzureDiskVolumeSource(b, v.VolumeSource.AzureDisk)
-		}
+		e.key(keyAzureDisk)
+		encCorev1AzureDiskVolumeSource(e, v.VolumeSource.AzureDisk)
 	}
 	if v.VolumeSource.PhotonPersistentDisk != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"photonPersistentDisk\":"...)
-		if v.VolumeSource.PhotonPersistentDisk == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1PhotonPersistentDiskVolumeSource(b, v.VolumeSource.PhotonPersistentDisk)
-		}
+		e.key(keyPhotonPersistentDisk)
+		encCorev1PhotonPersistentDiskVolumeSource(e, v.VolumeSource.PhotonPersistentDisk)
 	}
 	if v.VolumeSource.Projected != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"projected\":"...)
-		if v.VolumeSource.Projected == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ProjectedVolumeSource(b, v.VolumeSource.Projected)
-		}
+		e.key(keyProjected)
+		encCorev1ProjectedVolumeSource(e, v.VolumeSource.Projected)
 	}
 	if v.VolumeSource.PortworxVolume != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"portworxVolume\":"...)
-		if v.VolumeSource.PortworxVolume == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1PortworxVolumeSource(b, v.VolumeSource.PortworxVolume)
-		}
+		e.key(keyPortworxVolume)
+		encCorev1PortworxVolumeSource(e, v.VolumeSource.PortworxVolume)
 	}
 	if v.VolumeSource.ScaleIO != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"scaleIO\":"...)
-		if v.VolumeSource.ScaleIO == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ScaleIOVolumeSource(b, v.VolumeSource.ScaleIO)
-		}
+		e.key(keyScaleIO)
+		encCorev1ScaleIOVolumeSource(e, v.VolumeSource.ScaleIO)
 	}
 	if v.VolumeSource.StorageOS != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"storageos\":"...)
-		if v.VolumeSource.StorageOS == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1StorageOSVolumeSource(b, v.VolumeSource.StorageOS)
-		}
+		e.key(keyStorageos)
+		encCorev1StorageOSVolumeSource(e, v.VolumeSource.StorageOS)
 	}
 	if v.VolumeSource.CSI != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"csi\":"...)
-		if v.VolumeSource.CSI == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1CSIVolumeSource(b, v.VolumeSource.CSI)
-		}
+		e.key(keyCsi)
+		encCorev1CSIVolumeSource(e, v.VolumeSource.CSI)
 	}
 	if v.VolumeSource.Ephemeral != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"ephemeral\":"...)
-		if v.VolumeSource.Ephemeral == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1EphemeralVolumeSource(b, v.VolumeSource.Ephemeral)
-		}
+		e.key(keyEphemeral)
+		encCorev1EphemeralVolumeSource(e, v.VolumeSource.Ephemeral)
 	}
 	if v.VolumeSource.Image != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"image\":"...)
-		if v.VolumeSource.Image == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ImageVolumeSource(b, v.VolumeSource.Image)
-		}
+		e.key(keyImage)
+		encCorev1ImageVolumeSource(e, v.VolumeSource.Image)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1Container encodes a v1.Container.
-func encCorev1Container(b []byte, v *corev1.Container) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
+func encCorev1Container(e *encoder, v *corev1.Container) {
+	start := len(e.b)
+	e.keyString(keyName, string(v.Name))
 	if v.Image != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"image\":"...)
-		b = appendString(b, string(v.Image))
+		e.keyString(keyImage, string(v.Image))
 	}
 	if len(v.Command) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"command\":"...)
-		if v.Command == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i103 := range v.Command {
-				if i103 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.Command[i103]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyCommand, v.Command)
 	}
 	if len(v.Args) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"args\":"...)
-		if v.Args == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i104 := range v.Args {
-				if i104 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.Args[i104]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyArgs, v.Args)
 	}
 	if v.WorkingDir != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"workingDir\":"...)
-		b = appendString(b, string(v.WorkingDir))
+		e.keyString(keyWorkingDir, string(v.WorkingDir))
 	}
 	if len(v.Ports) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"ports\":"...)
-		if v.Ports == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i105 := range v.Ports {
-				if i105 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1ContainerPort(b, &v.Ports[i105])
+		e.key(keyPortsList)
+		for i79 := range v.Ports {
+			if i79 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1ContainerPort(e, &v.Ports[i79])
 		}
+		e.byte(']')
 	}
 	if len(v.EnvFrom) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"envFrom\":"...)
-		if v.EnvFrom == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i106 := range v.EnvFrom {
-				if i106 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1EnvFromSource(b, &v.EnvFrom[i106])
+		e.key(keyEnvFromList)
+		for i80 := range v.EnvFrom {
+			if i80 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1EnvFromSource(e, &v.EnvFrom[i80])
 		}
+		e.byte(']')
 	}
 	if len(v.Env) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"env\":"...)
-		if v.Env == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i107 := range v.Env {
-				if i107 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1EnvVar(b, &v.Env[i107])
+		e.key(keyEnvList)
+		for i81 := range v.Env {
+			if i81 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1EnvVar(e, &v.Env[i81])
 		}
+		e.byte(']')
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"resources\":"...)
-	b = encCorev1ResourceRequirements(b, &v.Resources)
+	e.key(keyResources)
+	encCorev1ResourceRequirements(e, &v.Resources)
 	if len(v.ResizePolicy) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"resizePolicy\":"...)
-		if v.ResizePolicy == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i108 := range v.ResizePolicy {
-				if i108 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1ContainerResizePolicy(b, &v.ResizePolicy[i108])
+		e.key(keyResizePolicyList)
+		for i82 := range v.ResizePolicy {
+			if i82 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1ContainerResizePolicy(e, &v.ResizePolicy[i82])
 		}
+		e.byte(']')
 	}
 	if v.RestartPolicy != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"restartPolicy\":"...)
-		if v.RestartPolicy == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.RestartPolicy)))
-		}
+		e.keyString(keyRestartPolicy, string(*v.RestartPolicy))
 	}
 	if len(v.RestartPolicyRules) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"restartPolicyRules\":"...)
-		if v.RestartPolicyRules == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i109 := range v.RestartPolicyRules {
-				if i109 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1ContainerRestartRule(b, &v.RestartPolicyRules[i109])
+		e.key(keyRestartPolicyRulesList)
+		for i83 := range v.RestartPolicyRules {
+			if i83 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1ContainerRestartRule(e, &v.RestartPolicyRules[i83])
 		}
+		e.byte(']')
 	}
 	if len(v.VolumeMounts) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"volumeMounts\":"...)
-		if v.VolumeMounts == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i110 := range v.VolumeMounts {
-				if i110 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1VolumeMount(b, &v.VolumeMounts[i110])
+		e.key(keyVolumeMountsList)
+		for i84 := range v.VolumeMounts {
+			if i84 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1VolumeMount(e, &v.VolumeMounts[i84])
 		}
+		e.byte(']')
 	}
 	if len(v.VolumeDevices) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"volumeDevices\":"...)
-		if v.VolumeDevices == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i111 := range v.VolumeDevices {
-				if i111 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1VolumeDevice(b, &v.VolumeDevices[i111])
+		e.key(keyVolumeDevicesList)
+		for i85 := range v.VolumeDevices {
+			if i85 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1VolumeDevice(e, &v.VolumeDevices[i85])
 		}
+		e.byte(']')
 	}
 	if v.LivenessProbe != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"livenessProbe\":"...)
-		if v.LivenessProbe == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1Probe(b, v.LivenessProbe)
-		}
+		e.key(keyLivenessProbe)
+		encCorev1Probe(e, v.LivenessProbe)
 	}
 	if v.ReadinessProbe != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readinessProbe\":"...)
-		if v.ReadinessProbe == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1Probe(b, v.ReadinessProbe)
-		}
+		e.key(keyReadinessProbe)
+		encCorev1Probe(e, v.ReadinessProbe)
 	}
 	if v.StartupProbe != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"startupProbe\":"...)
-		if v.StartupProbe == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1Probe(b, v.StartupProbe)
-		}
+		e.key(keyStartupProbe)
+		encCorev1Probe(e, v.StartupProbe)
 	}
 	if v.Lifecycle != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"lifecycle\":"...)
-		if v.Lifecycle == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1Lifecycle(b, v.Lifecycle)
-		}
+		e.key(keyLifecycle)
+		encCorev1Lifecycle(e, v.Lifecycle)
 	}
 	if v.TerminationMessagePath != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"terminationMessagePath\":"...)
-		b = appendString(b, string(v.TerminationMessagePath))
+		e.keyString(keyTerminationMessagePath, string(v.TerminationMessagePath))
 	}
 	if v.TerminationMessagePolicy != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"terminationMessagePolicy\":"...)
-		b = appendString(b, string(v.TerminationMessagePolicy))
+		e.keyString(keyTerminationMessagePolicy, string(v.TerminationMessagePolicy))
 	}
 	if v.ImagePullPolicy != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"imagePullPolicy\":"...)
-		b = appendString(b, string(v.ImagePullPolicy))
+		e.keyString(keyImagePullPolicy, string(v.ImagePullPolicy))
 	}
 	if v.SecurityContext != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"securityContext\":"...)
-		if v.SecurityContext == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1SecurityContext(b, v.SecurityContext)
-		}
+		e.key(keySecurityContext)
+		encCorev1SecurityContext(e, v.SecurityContext)
 	}
 	if v.Stdin {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"stdin\":"...)
-		b = strconv.AppendBool(b, bool(v.Stdin))
+		e.keyBool(keyStdin, bool(v.Stdin))
 	}
 	if v.StdinOnce {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"stdinOnce\":"...)
-		b = strconv.AppendBool(b, bool(v.StdinOnce))
+		e.keyBool(keyStdinOnce, bool(v.StdinOnce))
 	}
 	if v.TTY {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"tty\":"...)
-		b = strconv.AppendBool(b, bool(v.TTY))
+		e.keyBool(keyTty, bool(v.TTY))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1EphemeralContainer encodes a v1.EphemeralContainer.
-func encCorev1EphemeralContainer(b []byte, v *corev1.EphemeralContainer) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.EphemeralContainerCommon.Name))
+func encCorev1EphemeralContainer(e *encoder, v *corev1.EphemeralContainer) {
+	start := len(e.b)
+	e.keyString(keyName, string(v.EphemeralContainerCommon.Name))
 	if v.EphemeralContainerCommon.Image != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"image\":"...)
-		b = appendString(b, string(v.EphemeralContainerCommon.Image))
+		e.keyString(keyImage, string(v.EphemeralContainerCommon.Image))
 	}
 	if len(v.EphemeralContainerCommon.Command) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"command\":"...)
-		if v.EphemeralContainerCommon.Command == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i112 := range v.EphemeralContainerCommon.Command {
-				if i112 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.EphemeralContainerCommon.Command[i112]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyCommand, v.EphemeralContainerCommon.Command)
 	}
 	if len(v.EphemeralContainerCommon.Args) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"args\":"...)
-		if v.EphemeralContainerCommon.Args == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i113 := range v.EphemeralContainerCommon.Args {
-				if i113 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.EphemeralContainerCommon.Args[i113]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyArgs, v.EphemeralContainerCommon.Args)
 	}
 	if v.EphemeralContainerCommon.WorkingDir != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"workingDir\":"...)
-		b = appendString(b, string(v.EphemeralContainerCommon.WorkingDir))
+		e.keyString(keyWorkingDir, string(v.EphemeralContainerCommon.WorkingDir))
 	}
 	if len(v.EphemeralContainerCommon.Ports) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"ports\":"...)
-		if v.EphemeralContainerCommon.Ports == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i114 := range v.EphemeralContainerCommon.Ports {
-				if i114 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1ContainerPort(b, &v.EphemeralContainerCommon.Ports[i114])
+		e.key(keyPortsList)
+		for i86 := range v.EphemeralContainerCommon.Ports {
+			if i86 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1ContainerPort(e, &v.EphemeralContainerCommon.Ports[i86])
 		}
+		e.byte(']')
 	}
 	if len(v.EphemeralContainerCommon.EnvFrom) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"envFrom\":"...)
-		if v.EphemeralContainerCommon.EnvFrom == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i115 := range v.EphemeralContainerCommon.EnvFrom {
-				if i115 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1EnvFromSource(b, &v.EphemeralContainerCommon.EnvFrom[i115])
+		e.key(keyEnvFromList)
+		for i87 := range v.EphemeralContainerCommon.EnvFrom {
+			if i87 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1EnvFromSource(e, &v.EphemeralContainerCommon.EnvFrom[i87])
 		}
+		e.byte(']')
 	}
 	if len(v.EphemeralContainerCommon.Env) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"env\":"...)
-		if v.EphemeralContainerCommon.Env == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i116 := range v.EphemeralContainerCommon.Env {
-				if i116 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1EnvVar(b, &v.EphemeralContainerCommon.Env[i116])
+		e.key(keyEnvList)
+		for i88 := range v.EphemeralContainerCommon.Env {
+			if i88 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1EnvVar(e, &v.EphemeralContainerCommon.Env[i88])
 		}
+		e.byte(']')
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"resources\":"...)
-	b = encCorev1ResourceRequirements(b, &v.EphemeralContainerCommon.Resources)
+	e.key(keyResources)
+	encCorev1ResourceRequirements(e, &v.EphemeralContainerCommon.Resources)
 	if len(v.EphemeralContainerCommon.ResizePolicy) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"resizePolicy\":"...)
-		if v.EphemeralContainerCommon.ResizePolicy == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i117 := range v.EphemeralContainerCommon.ResizePolicy {
-				if i117 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1ContainerResizePolicy(b, &v.EphemeralContainerCommon.ResizePolicy[i117])
+		e.key(keyResizePolicyList)
+		for i89 := range v.EphemeralContainerCommon.ResizePolicy {
+			if i89 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1ContainerResizePolicy(e, &v.EphemeralContainerCommon.ResizePolicy[i89])
 		}
+		e.byte(']')
 	}
 	if v.EphemeralContainerCommon.RestartPolicy != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"restartPolicy\":"...)
-		if v.EphemeralContainerCommon.RestartPolicy == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.EphemeralContainerCommon.RestartPolicy)))
-		}
+		e.keyString(keyRestartPolicy, string(*v.EphemeralContainerCommon.RestartPolicy))
 	}
 	if len(v.EphemeralContainerCommon.RestartPolicyRules) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"restartPolicyRules\":"...)
-		if v.EphemeralContainerCommon.RestartPolicyRules == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i118 := range v.EphemeralContainerCommon.RestartPolicyRules {
-				if i118 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1ContainerRestartRule(b, &v.EphemeralContainerCommon.RestartPolicyRules[i118])
+		e.key(keyRestartPolicyRulesList)
+		for i90 := range v.EphemeralContainerCommon.RestartPolicyRules {
+			if i90 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1ContainerRestartRule(e, &v.EphemeralContainerCommon.RestartPolicyRules[i90])
 		}
+		e.byte(']')
 	}
 	if len(v.EphemeralContainerCommon.VolumeMounts) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"volumeMounts\":"...)
-		if v.EphemeralContainerCommon.VolumeMounts == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i119 := range v.EphemeralContainerCommon.VolumeMounts {
-				if i119 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1VolumeMount(b, &v.EphemeralContainerCommon.VolumeMounts[i119])
+		e.key(keyVolumeMountsList)
+		for i91 := range v.EphemeralContainerCommon.VolumeMounts {
+			if i91 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1VolumeMount(e, &v.EphemeralContainerCommon.VolumeMounts[i91])
 		}
+		e.byte(']')
 	}
 	if len(v.EphemeralContainerCommon.VolumeDevices) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"volumeDevices\":"...)
-		if v.EphemeralContainerCommon.VolumeDevices == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i120 := range v.EphemeralContainerCommon.VolumeDevices {
-				if i120 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1VolumeDevice(b, &v.EphemeralContainerCommon.VolumeDevices[i120])
+		e.key(keyVolumeDevicesList)
+		for i92 := range v.EphemeralContainerCommon.VolumeDevices {
+			if i92 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1VolumeDevice(e, &v.EphemeralContainerCommon.VolumeDevices[i92])
 		}
+		e.byte(']')
 	}
 	if v.EphemeralContainerCommon.LivenessProbe != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"livenessProbe\":"...)
-		if v.EphemeralContainerCommon.LivenessProbe == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1Probe(b, v.EphemeralContainerCommon.LivenessProbe)
-		}
+		e.key(keyLivenessProbe)
+		encCorev1Probe(e, v.EphemeralContainerCommon.LivenessProbe)
 	}
 	if v.EphemeralContainerCommon.ReadinessProbe != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readinessProbe\":"...)
-		if v.EphemeralContainerCommon.ReadinessProbe == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1Probe(b, v.EphemeralContainerCommon.ReadinessProbe)
-		}
+		e.key(keyReadinessProbe)
+		encCorev1Probe(e, v.EphemeralContainerCommon.ReadinessProbe)
 	}
 	if v.EphemeralContainerCommon.StartupProbe != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"startupProbe\":"...)
-		if v.EphemeralContainerCommon.StartupProbe == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1Probe(b, v.EphemeralContainerCommon.StartupProbe)
-		}
+		e.key(keyStartupProbe)
+		encCorev1Probe(e, v.EphemeralContainerCommon.StartupProbe)
 	}
 	if v.EphemeralContainerCommon.Lifecycle != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"lifecycle\":"...)
-		if v.EphemeralContainerCommon.Lifecycle == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1Lifecycle(b, v.EphemeralContainerCommon.Lifecycle)
-		}
+		e.key(keyLifecycle)
+		encCorev1Lifecycle(e, v.EphemeralContainerCommon.Lifecycle)
 	}
 	if v.EphemeralContainerCommon.TerminationMessagePath != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"terminationMessagePath\":"...)
-		b = appendString(b, string(v.EphemeralContainerCommon.TerminationMessagePath))
+		e.keyString(keyTerminationMessagePath, string(v.EphemeralContainerCommon.TerminationMessagePath))
 	}
 	if v.EphemeralContainerCommon.TerminationMessagePolicy != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"terminationMessagePolicy\":"...)
-		b = appendString(b, string(v.EphemeralContainerCommon.TerminationMessagePolicy))
+		e.keyString(keyTerminationMessagePolicy, string(v.EphemeralContainerCommon.TerminationMessagePolicy))
 	}
 	if v.EphemeralContainerCommon.ImagePullPolicy != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"imagePullPolicy\":"...)
-		b = appendString(b, string(v.EphemeralContainerCommon.ImagePullPolicy))
+		e.keyString(keyImagePullPolicy, string(v.EphemeralContainerCommon.ImagePullPolicy))
 	}
 	if v.EphemeralContainerCommon.SecurityContext != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"securityContext\":"...)
-		if v.EphemeralContainerCommon.SecurityContext == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1SecurityContext(b, v.EphemeralContainerCommon.SecurityContext)
-		}
+		e.key(keySecurityContext)
+		encCorev1SecurityContext(e, v.EphemeralContainerCommon.SecurityContext)
 	}
 	if v.EphemeralContainerCommon.Stdin {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"stdin\":"...)
-		b = strconv.AppendBool(b, bool(v.EphemeralContainerCommon.Stdin))
+		e.keyBool(keyStdin, bool(v.EphemeralContainerCommon.Stdin))
 	}
 	if v.EphemeralContainerCommon.StdinOnce {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"stdinOnce\":"...)
-		b = strconv.AppendBool(b, bool(v.EphemeralContainerCommon.StdinOnce))
+		e.keyBool(keyStdinOnce, bool(v.EphemeralContainerCommon.StdinOnce))
 	}
 	if v.EphemeralContainerCommon.TTY {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"tty\":"...)
-		b = strconv.AppendBool(b, bool(v.EphemeralContainerCommon.TTY))
+		e.keyBool(keyTty, bool(v.EphemeralContainerCommon.TTY))
 	}
 	if v.TargetContainerName != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"targetContainerName\":"...)
-		b = appendString(b, string(v.TargetContainerName))
+		e.keyString(keyTargetContainerName, string(v.TargetContainerName))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PodSecurityContext encodes a v1.PodSecurityContext.
-func encCorev1PodSecurityContext(b []byte, v *corev1.PodSecurityContext) []byte {
-	c := byte('{')
+func encCorev1PodSecurityContext(e *encoder, v *corev1.PodSecurityContext) {
+	start := len(e.b)
 	if v.SELinuxOptions != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"seLinuxOptions\":"...)
-		if v.SELinuxOptions == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1SELinuxOptions(b, v.SELinuxOptions)
-		}
+		e.key(keySeLinuxOptions)
+		encCorev1SELinuxOptions(e, v.SELinuxOptions)
 	}
 	if v.WindowsOptions != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"windowsOptions\":"...)
-		if v.WindowsOptions == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1WindowsSecurityContextOptions(b, v.WindowsOptions)
-		}
+		e.key(keyWindowsOptions)
+		encCorev1WindowsSecurityContextOptions(e, v.WindowsOptions)
 	}
 	if v.RunAsUser != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"runAsUser\":"...)
-		if v.RunAsUser == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.RunAsUser)), 10)
-		}
+		e.keyInt(keyRunAsUser, int64(*v.RunAsUser))
 	}
 	if v.RunAsGroup != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"runAsGroup\":"...)
-		if v.RunAsGroup == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.RunAsGroup)), 10)
-		}
+		e.keyInt(keyRunAsGroup, int64(*v.RunAsGroup))
 	}
 	if v.RunAsNonRoot != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"runAsNonRoot\":"...)
-		if v.RunAsNonRoot == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.RunAsNonRoot)))
-		}
+		e.keyBool(keyRunAsNonRoot, bool(*v.RunAsNonRoot))
 	}
 	if len(v.SupplementalGroups) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"supplementalGroups\":"...)
-		if v.SupplementalGroups == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i121 := range v.SupplementalGroups {
-				if i121 > 0 {
-					b = append(b, ',')
-				}
-				b = strconv.AppendInt(b, int64(v.SupplementalGroups[i121]), 10)
+		e.key(keySupplementalGroupsList)
+		for i93 := range v.SupplementalGroups {
+			if i93 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			e.int(int64(v.SupplementalGroups[i93]))
 		}
+		e.byte(']')
 	}
 	if v.SupplementalGroupsPolicy != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"supplementalGroupsPolicy\":"...)
-		if v.SupplementalGroupsPolicy == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.SupplementalGroupsPolicy)))
-		}
+		e.keyString(keySupplementalGroupsPolicy, string(*v.SupplementalGroupsPolicy))
 	}
 	if v.FSGroup != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fsGroup\":"...)
-		if v.FSGroup == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.FSGroup)), 10)
-		}
+		e.keyInt(keyFsGroup, int64(*v.FSGroup))
 	}
 	if len(v.Sysctls) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"sysctls\":"...)
-		if v.Sysctls == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i122 := range v.Sysctls {
-				if i122 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1Sysctl(b, &v.Sysctls[i122])
+		e.key(keySysctlsList)
+		for i94 := range v.Sysctls {
+			if i94 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1Sysctl(e, &v.Sysctls[i94])
 		}
+		e.byte(']')
 	}
 	if v.FSGroupChangePolicy != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fsGroupChangePolicy\":"...)
-		if v.FSGroupChangePolicy == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.FSGroupChangePolicy)))
-		}
+		e.keyString(keyFsGroupChangePolicy, string(*v.FSGroupChangePolicy))
 	}
 	if v.SeccompProfile != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"seccompProfile\":"...)
-		if v.SeccompProfile == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1SeccompProfile(b, v.SeccompProfile)
-		}
+		e.key(keySeccompProfile)
+		encCorev1SeccompProfile(e, v.SeccompProfile)
 	}
 	if v.AppArmorProfile != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"appArmorProfile\":"...)
-		if v.AppArmorProfile == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1AppArmorProfile(b, v.AppArmorProfile)
-		}
+		e.key(keyAppArmorProfile)
+		encCorev1AppArmorProfile(e, v.AppArmorProfile)
 	}
 	if v.SELinuxChangePolicy != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"seLinuxChangePolicy\":"...)
-		if v.SELinuxChangePolicy == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.SELinuxChangePolicy)))
-		}
+		e.keyString(keySeLinuxChangePolicy, string(*v.SELinuxChangePolicy))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1Affinity encodes a v1.Affinity.
-func encCorev1Affinity(b []byte, v *corev1.Affinity) []byte {
-	c := byte('{')
+func encCorev1Affinity(e *encoder, v *corev1.Affinity) {
+	start := len(e.b)
 	if v.NodeAffinity != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"nodeAffinity\":"...)
-		if v.NodeAffinity == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1NodeAffinity(b, v.NodeAffinity)
-		}
+		e.key(keyNodeAffinity)
+		encCorev1NodeAffinity(e, v.NodeAffinity)
 	}
 	if v.PodAffinity != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"podAffinity\":"...)
-		if v.PodAffinity == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1PodAffinity(b, v.PodAffinity)
-		}
+		e.key(keyPodAffinity)
+		encCorev1PodAffinity(e, v.PodAffinity)
 	}
 	if v.PodAntiAffinity != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"podAntiAffinity\":"...)
-		if v.PodAntiAffinity == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1PodAntiAffinity(b, v.PodAntiAffinity)
-		}
+		e.key(keyPodAntiAffinity)
+		encCorev1PodAntiAffinity(e, v.PodAntiAffinity)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1Toleration encodes a v1.Toleration.
-func encCorev1Toleration(b []byte, v *corev1.Toleration) []byte {
-	c := byte('{')
+func encCorev1Toleration(e *encoder, v *corev1.Toleration) {
+	start := len(e.b)
 	if v.Key != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"key\":"...)
-		b = appendString(b, string(v.Key))
+		e.keyString(keyKey, string(v.Key))
 	}
 	if v.Operator != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"operator\":"...)
-		b = appendString(b, string(v.Operator))
+		e.keyString(keyOperator, string(v.Operator))
 	}
 	if v.Value != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"value\":"...)
-		b = appendString(b, string(v.Value))
+		e.keyString(keyValue, string(v.Value))
 	}
 	if v.Effect != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"effect\":"...)
-		b = appendString(b, string(v.Effect))
+		e.keyString(keyEffect, string(v.Effect))
 	}
 	if v.TolerationSeconds != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"tolerationSeconds\":"...)
-		if v.TolerationSeconds == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.TolerationSeconds)), 10)
-		}
+		e.keyInt(keyTolerationSeconds, int64(*v.TolerationSeconds))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1HostAlias encodes a v1.HostAlias.
-func encCorev1HostAlias(b []byte, v *corev1.HostAlias) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"ip\":"...)
-	b = appendString(b, string(v.IP))
+func encCorev1HostAlias(e *encoder, v *corev1.HostAlias) {
+	start := len(e.b)
+	e.keyString(keyIp, string(v.IP))
 	if len(v.Hostnames) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"hostnames\":"...)
-		if v.Hostnames == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i123 := range v.Hostnames {
-				if i123 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.Hostnames[i123]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyHostnames, v.Hostnames)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PodDNSConfig encodes a v1.PodDNSConfig.
-func encCorev1PodDNSConfig(b []byte, v *corev1.PodDNSConfig) []byte {
-	c := byte('{')
+func encCorev1PodDNSConfig(e *encoder, v *corev1.PodDNSConfig) {
+	start := len(e.b)
 	if len(v.Nameservers) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"nameservers\":"...)
-		if v.Nameservers == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i124 := range v.Nameservers {
-				if i124 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.Nameservers[i124]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyNameservers, v.Nameservers)
 	}
 	if len(v.Searches) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"searches\":"...)
-		if v.Searches == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i125 := range v.Searches {
-				if i125 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.Searches[i125]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keySearches, v.Searches)
 	}
 	if len(v.Options) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"options\":"...)
-		if v.Options == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i126 := range v.Options {
-				if i126 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1PodDNSConfigOption(b, &v.Options[i126])
+		e.key(keyOptionsList)
+		for i95 := range v.Options {
+			if i95 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1PodDNSConfigOption(e, &v.Options[i95])
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PodReadinessGate encodes a v1.PodReadinessGate.
-func encCorev1PodReadinessGate(b []byte, v *corev1.PodReadinessGate) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"conditionType\":"...)
-	b = appendString(b, string(v.ConditionType))
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encCorev1PodReadinessGate(e *encoder, v *corev1.PodReadinessGate) {
+	start := len(e.b)
+	e.keyString(keyConditionType, string(v.ConditionType))
+	e.close(start)
 }
 
 // encCorev1TopologySpreadConstraint encodes a v1.TopologySpreadConstraint.
-func encCorev1TopologySpreadConstraint(b []byte, v *corev1.TopologySpreadConstraint) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"maxSkew\":"...)
-	b = strconv.AppendInt(b, int64(v.MaxSkew), 10)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"topologyKey\":"...)
-	b = appendString(b, string(v.TopologyKey))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"whenUnsatisfiable\":"...)
-	b = appendString(b, string(v.WhenUnsatisfiable))
+func encCorev1TopologySpreadConstraint(e *encoder, v *corev1.TopologySpreadConstraint) {
+	start := len(e.b)
+	e.keyInt(keyMaxSkew, int64(v.MaxSkew))
+	e.keyString(keyTopologyKey, string(v.TopologyKey))
+	e.keyString(keyWhenUnsatisfiable, string(v.WhenUnsatisfiable))
 	if v.LabelSelector != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"labelSelector\":"...)
-		if v.LabelSelector == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encMetav1LabelSelector(b, v.LabelSelector)
-		}
+		e.key(keyLabelSelector)
+		encMetav1LabelSelector(e, v.LabelSelector)
 	}
 	if v.MinDomains != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"minDomains\":"...)
-		if v.MinDomains == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.MinDomains)), 10)
-		}
+		e.keyInt(keyMinDomains, int64(*v.MinDomains))
 	}
 	if v.NodeAffinityPolicy != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"nodeAffinityPolicy\":"...)
-		if v.NodeAffinityPolicy == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.NodeAffinityPolicy)))
-		}
+		e.keyString(keyNodeAffinityPolicy, string(*v.NodeAffinityPolicy))
 	}
 	if v.NodeTaintsPolicy != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"nodeTaintsPolicy\":"...)
-		if v.NodeTaintsPolicy == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.NodeTaintsPolicy)))
-		}
+		e.keyString(keyNodeTaintsPolicy, string(*v.NodeTaintsPolicy))
 	}
 	if len(v.MatchLabelKeys) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"matchLabelKeys\":"...)
-		if v.MatchLabelKeys == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i127 := range v.MatchLabelKeys {
-				if i127 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.MatchLabelKeys[i127]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyMatchLabelKeys, v.MatchLabelKeys)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PodOS encodes a v1.PodOS.
-func encCorev1PodOS(b []byte, v *corev1.PodOS) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encCorev1PodOS(e *encoder, v *corev1.PodOS) {
+	start := len(e.b)
+	e.keyString(keyName, string(v.Name))
+	e.close(start)
 }
 
 // encCorev1PodSchedulingGate encodes a v1.PodSchedulingGate.
-func encCorev1PodSchedulingGate(b []byte, v *corev1.PodSchedulingGate) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encCorev1PodSchedulingGate(e *encoder, v *corev1.PodSchedulingGate) {
+	start := len(e.b)
+	e.keyString(keyName, string(v.Name))
+	e.close(start)
 }
 
 // encCorev1PodResourceClaim encodes a v1.PodResourceClaim.
-func encCorev1PodResourceClaim(b []byte, v *corev1.PodResourceClaim) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
+func encCorev1PodResourceClaim(e *encoder, v *corev1.PodResourceClaim) {
+	start := len(e.b)
+	e.keyString(keyName, string(v.Name))
 	if v.ResourceClaimName != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"resourceClaimName\":"...)
-		if v.ResourceClaimName == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.ResourceClaimName)))
-		}
+		e.keyString(keyResourceClaimName, string(*v.ResourceClaimName))
 	}
 	if v.ResourceClaimTemplateName != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"resourceClaimTemplateName\":"...)
-		if v.ResourceClaimTemplateName == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.ResourceClaimTemplateName)))
-		}
+		e.keyString(keyResourceClaimTemplateName, string(*v.ResourceClaimTemplateName))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ResourceRequirements encodes a v1.ResourceRequirements.
-func encCorev1ResourceRequirements(b []byte, v *corev1.ResourceRequirements) []byte {
-	c := byte('{')
+func encCorev1ResourceRequirements(e *encoder, v *corev1.ResourceRequirements) {
+	start := len(e.b)
 	if len(v.Limits) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"limits\":"...)
-		if v.Limits == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki128, k128 := range encSortedKeys(v.Limits) {
-				mv128 := v.Limits[corev1.ResourceName(k128)]
-				if ki128 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k128)
-				b = append(b, ':')
-				b = appendQuantity(b, &mv128)
-			}
-			b = append(b, '}')
+		e.key(keyLimitsObject)
+		for ki96, k96 := range encSortedKeys(v.Limits) {
+			mv96 := v.Limits[corev1.ResourceName(k96)]
+			e.mapKey(ki96, k96)
+			e.quantity(&mv96)
 		}
+		e.byte('}')
 	}
 	if len(v.Requests) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"requests\":"...)
-		if v.Requests == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki129, k129 := range encSortedKeys(v.Requests) {
-				mv129 := v.Requests[corev1.ResourceName(k129)]
-				if ki129 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k129)
-				b = append(b, ':')
-				b = appendQuantity(b, &mv129)
-			}
-			b = append(b, '}')
+		e.key(keyRequestsObject)
+		for ki97, k97 := range encSortedKeys(v.Requests) {
+			mv97 := v.Requests[corev1.ResourceName(k97)]
+			e.mapKey(ki97, k97)
+			e.quantity(&mv97)
 		}
+		e.byte('}')
 	}
 	if len(v.Claims) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"claims\":"...)
-		if v.Claims == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i130 := range v.Claims {
-				if i130 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1ResourceClaim(b, &v.Claims[i130])
+		e.key(keyClaimsList)
+		for i98 := range v.Claims {
+			if i98 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1ResourceClaim(e, &v.Claims[i98])
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PodSchedulingGroup encodes a v1.PodSchedulingGroup.
-func encCorev1PodSchedulingGroup(b []byte, v *corev1.PodSchedulingGroup) []byte {
-	c := byte('{')
+func encCorev1PodSchedulingGroup(e *encoder, v *corev1.PodSchedulingGroup) {
+	start := len(e.b)
 	if v.PodGroupName != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"podGroupName\":"...)
-		if v.PodGroupName == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.PodGroupName)))
-		}
+		e.keyString(keyPodGroupName, string(*v.PodGroupName))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1EvictionResponder encodes a v1.EvictionResponder.
-func encCorev1EvictionResponder(b []byte, v *corev1.EvictionResponder) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"priority\":"...)
+func encCorev1EvictionResponder(e *encoder, v *corev1.EvictionResponder) {
+	start := len(e.b)
+	e.keyString(keyName, string(v.Name))
+	e.key(keyPriority)
 	if v.Priority == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = strconv.AppendInt(b, int64((*v.Priority)), 10)
+		e.int(int64((*v.Priority)))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PodCondition encodes a v1.PodCondition.
-func encCorev1PodCondition(b []byte, v *corev1.PodCondition) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"type\":"...)
-	b = appendString(b, string(v.Type))
+func encCorev1PodCondition(e *encoder, v *corev1.PodCondition) {
+	start := len(e.b)
+	e.keyString(keyType, string(v.Type))
 	if v.ObservedGeneration != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"observedGeneration\":"...)
-		b = strconv.AppendInt(b, int64(v.ObservedGeneration), 10)
+		e.keyInt(keyObservedGeneration, int64(v.ObservedGeneration))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"status\":"...)
-	b = appendString(b, string(v.Status))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"lastProbeTime\":"...)
-	b = appendTime(b, &v.LastProbeTime)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"lastTransitionTime\":"...)
-	b = appendTime(b, &v.LastTransitionTime)
+	e.keyString(keyStatus, string(v.Status))
+	e.keyTime(keyLastProbeTime, &v.LastProbeTime)
+	e.keyTime(keyLastTransitionTime, &v.LastTransitionTime)
 	if v.Reason != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"reason\":"...)
-		b = appendString(b, string(v.Reason))
+		e.keyString(keyReason, string(v.Reason))
 	}
 	if v.Message != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"message\":"...)
-		b = appendString(b, string(v.Message))
+		e.keyString(keyMessage, string(v.Message))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1HostIP encodes a v1.HostIP.
-func encCorev1HostIP(b []byte, v *corev1.HostIP) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"ip\":"...)
-	b = appendString(b, string(v.IP))
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encCorev1HostIP(e *encoder, v *corev1.HostIP) {
+	start := len(e.b)
+	e.keyString(keyIp, string(v.IP))
+	e.close(start)
 }
 
 // encCorev1PodIP encodes a v1.PodIP.
-func encCorev1PodIP(b []byte, v *corev1.PodIP) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"ip\":"...)
-	b = appendString(b, string(v.IP))
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encCorev1PodIP(e *encoder, v *corev1.PodIP) {
+	start := len(e.b)
+	e.keyString(keyIp, string(v.IP))
+	e.close(start)
 }
 
 // encCorev1ContainerStatus encodes a v1.ContainerStatus.
-func encCorev1ContainerStatus(b []byte, v *corev1.ContainerStatus) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"state\":"...)
-	b = encCorev1ContainerState(b, &v.State)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"lastState\":"...)
-	b = encCorev1ContainerState(b, &v.LastTerminationState)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"ready\":"...)
-	b = strconv.AppendBool(b, bool(v.Ready))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"restartCount\":"...)
-	b = strconv.AppendInt(b, int64(v.RestartCount), 10)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"image\":"...)
-	b = appendString(b, string(v.Image))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"imageID\":"...)
-	b = appendString(b, string(v.ImageID))
+func encCorev1ContainerStatus(e *encoder, v *corev1.ContainerStatus) {
+	start := len(e.b)
+	e.keyString(keyName, string(v.Name))
+	e.key(keyState)
+	encCorev1ContainerState(e, &v.State)
+	e.key(keyLastState)
+	encCorev1ContainerState(e, &v.LastTerminationState)
+	e.keyBool(keyReady, bool(v.Ready))
+	e.keyInt(keyRestartCount, int64(v.RestartCount))
+	e.keyString(keyImage, string(v.Image))
+	e.keyString(keyImageID, string(v.ImageID))
 	if v.ContainerID != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"containerID\":"...)
-		b = appendString(b, string(v.ContainerID))
+		e.keyString(keyContainerID, string(v.ContainerID))
 	}
 	if v.Started != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"started\":"...)
-		if v.Started == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.Started)))
-		}
+		e.keyBool(keyStarted, bool(*v.Started))
 	}
 	if len(v.AllocatedResources) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"allocatedResources\":"...)
-		if v.AllocatedResources == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki131, k131 := range encSortedKeys(v.AllocatedResources) {
-				mv131 := v.AllocatedResources[corev1.ResourceName(k131)]
-				if ki131 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k131)
-				b = append(b, ':')
-				b = appendQuantity(b, &mv131)
-			}
-			b = append(b, '}')
+		e.key(keyAllocatedResourcesObject)
+		for ki99, k99 := range encSortedKeys(v.AllocatedResources) {
+			mv99 := v.AllocatedResources[corev1.ResourceName(k99)]
+			e.mapKey(ki99, k99)
+			e.quantity(&mv99)
 		}
+		e.byte('}')
 	}
 	if v.Resources != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"resources\":"...)
-		if v.Resources == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ResourceRequirements(b, v.Resources)
-		}
+		e.key(keyResources)
+		encCorev1ResourceRequirements(e, v.Resources)
 	}
 	if len(v.VolumeMounts) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"volumeMounts\":"...)
-		if v.VolumeMounts == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i132 := range v.VolumeMounts {
-				if i132 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1VolumeMountStatus(b, &v.VolumeMounts[i132])
+		e.key(keyVolumeMountsList)
+		for i100 := range v.VolumeMounts {
+			if i100 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1VolumeMountStatus(e, &v.VolumeMounts[i100])
 		}
+		e.byte(']')
 	}
 	if v.User != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"user\":"...)
-		if v.User == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ContainerUser(b, v.User)
-		}
+		e.key(keyUser)
+		encCorev1ContainerUser(e, v.User)
 	}
 	if len(v.AllocatedResourcesStatus) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"allocatedResourcesStatus\":"...)
-		if v.AllocatedResourcesStatus == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i133 := range v.AllocatedResourcesStatus {
-				if i133 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1ResourceStatus(b, &v.AllocatedResourcesStatus[i133])
+		e.key(keyAllocatedResourcesStatusList)
+		for i101 := range v.AllocatedResourcesStatus {
+			if i101 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1ResourceStatus(e, &v.AllocatedResourcesStatus[i101])
 		}
+		e.byte(']')
 	}
 	if v.StopSignal != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"stopSignal\":"...)
-		if v.StopSignal == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.StopSignal)))
-		}
+		e.keyString(keyStopSignal, string(*v.StopSignal))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PodResourceClaimStatus encodes a v1.PodResourceClaimStatus.
-func encCorev1PodResourceClaimStatus(b []byte, v *corev1.PodResourceClaimStatus) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
+func encCorev1PodResourceClaimStatus(e *encoder, v *corev1.PodResourceClaimStatus) {
+	start := len(e.b)
+	e.keyString(keyName, string(v.Name))
 	if v.ResourceClaimName != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"resourceClaimName\":"...)
-		if v.ResourceClaimName == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.ResourceClaimName)))
-		}
+		e.keyString(keyResourceClaimName, string(*v.ResourceClaimName))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PodExtendedResourceClaimStatus encodes a v1.PodExtendedResourceClaimStatus.
-func encCorev1PodExtendedResourceClaimStatus(b []byte, v *corev1.PodExtendedResourceClaimStatus) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"requestMappings\":"...)
+func encCorev1PodExtendedResourceClaimStatus(e *encoder, v *corev1.PodExtendedResourceClaimStatus) {
+	start := len(e.b)
+	e.key(keyRequestMappings)
 	if v.RequestMappings == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
-		for i134 := range v.RequestMappings {
-			if i134 > 0 {
-				b = append(b, ',')
+		e.byte('[')
+		for i102 := range v.RequestMappings {
+			if i102 > 0 {
+				e.byte(',')
 			}
-			b = encCorev1ContainerExtendedResourceRequest(b, &v.RequestMappings[i134])
+			encCorev1ContainerExtendedResourceRequest(e, &v.RequestMappings[i102])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"resourceClaimName\":"...)
-	b = appendString(b, string(v.ResourceClaimName))
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.keyString(keyResourceClaimName, string(v.ResourceClaimName))
+	e.close(start)
 }
 
 // encCorev1NodeAllocatableResourceClaimStatus encodes a v1.NodeAllocatableResourceClaimStatus.
-func encCorev1NodeAllocatableResourceClaimStatus(b []byte, v *corev1.NodeAllocatableResourceClaimStatus) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"resourceClaimName\":"...)
-	b = appendString(b, string(v.ResourceClaimName))
+func encCorev1NodeAllocatableResourceClaimStatus(e *encoder, v *corev1.NodeAllocatableResourceClaimStatus) {
+	start := len(e.b)
+	e.keyString(keyResourceClaimName, string(v.ResourceClaimName))
 	if len(v.Containers) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"containers\":"...)
-		if v.Containers == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i135 := range v.Containers {
-				if i135 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.Containers[i135]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyContainers, v.Containers)
 	}
 	if len(v.Mapping) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"mapping\":"...)
-		if v.Mapping == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i136 := range v.Mapping {
-				if i136 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1NodeAllocatableMappedResources(b, &v.Mapping[i136])
+		e.key(keyMappingList)
+		for i103 := range v.Mapping {
+			if i103 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1NodeAllocatableMappedResources(e, &v.Mapping[i103])
 		}
+		e.byte(']')
 	}
 	if len(v.Overhead) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"overhead\":"...)
-		if v.Overhead == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i137 := range v.Overhead {
-				if i137 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1NodeAllocatableOverheadResources(b, &v.Overhead[i137])
+		e.key(keyOverheadList)
+		for i104 := range v.Overhead {
+			if i104 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1NodeAllocatableOverheadResources(e, &v.Overhead[i104])
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PodVolumeHealth encodes a v1.PodVolumeHealth.
-func encCorev1PodVolumeHealth(b []byte, v *corev1.PodVolumeHealth) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
+func encCorev1PodVolumeHealth(e *encoder, v *corev1.PodVolumeHealth) {
+	start := len(e.b)
+	e.keyString(keyName, string(v.Name))
 	if len(v.HealthConditions) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"healthConditions\":"...)
-		if v.HealthConditions == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i138 := range v.HealthConditions {
-				if i138 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1VolumeHealthCondition(b, &v.HealthConditions[i138])
+		e.key(keyHealthConditionsList)
+		for i105 := range v.HealthConditions {
+			if i105 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1VolumeHealthCondition(e, &v.HealthConditions[i105])
 		}
+		e.byte(']')
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"lastTransitionTime\":"...)
-	b = appendTime(b, &v.LastTransitionTime)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.keyTime(keyLastTransitionTime, &v.LastTransitionTime)
+	e.close(start)
 }
 
 // encCorev1Taint encodes a v1.Taint.
-func encCorev1Taint(b []byte, v *corev1.Taint) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"key\":"...)
-	b = appendString(b, string(v.Key))
+func encCorev1Taint(e *encoder, v *corev1.Taint) {
+	start := len(e.b)
+	e.keyString(keyKey, string(v.Key))
 	if v.Value != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"value\":"...)
-		b = appendString(b, string(v.Value))
+		e.keyString(keyValue, string(v.Value))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"effect\":"...)
-	b = appendString(b, string(v.Effect))
+	e.keyString(keyEffect, string(v.Effect))
 	if v.TimeAdded != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"timeAdded\":"...)
-		if v.TimeAdded == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendTime(b, &(*v.TimeAdded))
-		}
+		e.keyTime(keyTimeAdded, v.TimeAdded)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1NodeConfigSource encodes a v1.NodeConfigSource.
-func encCorev1NodeConfigSource(b []byte, v *corev1.NodeConfigSource) []byte {
-	c := byte('{')
+func encCorev1NodeConfigSource(e *encoder, v *corev1.NodeConfigSource) {
+	start := len(e.b)
 	if v.ConfigMap != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"configMap\":"...)
-		if v.ConfigMap == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ConfigMapNodeConfigSource(b, v.ConfigMap)
-		}
+		e.key(keyConfigMap)
+		encCorev1ConfigMapNodeConfigSource(e, v.ConfigMap)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1NodePodPreemptionPolicy encodes a v1.NodePodPreemptionPolicy.
-func encCorev1NodePodPreemptionPolicy(b []byte, v *corev1.NodePodPreemptionPolicy) []byte {
-	c := byte('{')
+func encCorev1NodePodPreemptionPolicy(e *encoder, v *corev1.NodePodPreemptionPolicy) {
+	start := len(e.b)
 	if len(v.DisableResizePreemption) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"disableResizePreemption\":"...)
-		if v.DisableResizePreemption == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i139 := range v.DisableResizePreemption {
-				if i139 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.DisableResizePreemption[i139]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyDisableResizePreemption, v.DisableResizePreemption)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1NodeCondition encodes a v1.NodeCondition.
-func encCorev1NodeCondition(b []byte, v *corev1.NodeCondition) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"type\":"...)
-	b = appendString(b, string(v.Type))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"status\":"...)
-	b = appendString(b, string(v.Status))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"lastHeartbeatTime\":"...)
-	b = appendTime(b, &v.LastHeartbeatTime)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"lastTransitionTime\":"...)
-	b = appendTime(b, &v.LastTransitionTime)
+func encCorev1NodeCondition(e *encoder, v *corev1.NodeCondition) {
+	start := len(e.b)
+	e.keyString(keyType, string(v.Type))
+	e.keyString(keyStatus, string(v.Status))
+	e.keyTime(keyLastHeartbeatTime, &v.LastHeartbeatTime)
+	e.keyTime(keyLastTransitionTime, &v.LastTransitionTime)
 	if v.Reason != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"reason\":"...)
-		b = appendString(b, string(v.Reason))
+		e.keyString(keyReason, string(v.Reason))
 	}
 	if v.Message != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"message\":"...)
-		b = appendString(b, string(v.Message))
+		e.keyString(keyMessage, string(v.Message))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1NodeAddress encodes a v1.NodeAddress.
-func encCorev1NodeAddress(b []byte, v *corev1.NodeAddress) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"type\":"...)
-	b = appendString(b, string(v.Type))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"address\":"...)
-	b = appendString(b, string(v.Address))
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encCorev1NodeAddress(e *encoder, v *corev1.NodeAddress) {
+	start := len(e.b)
+	e.keyString(keyType, string(v.Type))
+	e.keyString(keyAddress, string(v.Address))
+	e.close(start)
 }
 
 // encCorev1NodeDaemonEndpoints encodes a v1.NodeDaemonEndpoints.
-func encCorev1NodeDaemonEndpoints(b []byte, v *corev1.NodeDaemonEndpoints) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"kubeletEndpoint\":"...)
-	b = encCorev1DaemonEndpoint(b, &v.KubeletEndpoint)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encCorev1NodeDaemonEndpoints(e *encoder, v *corev1.NodeDaemonEndpoints) {
+	start := len(e.b)
+	e.key(keyKubeletEndpoint)
+	encCorev1DaemonEndpoint(e, &v.KubeletEndpoint)
+	e.close(start)
 }
 
 // encCorev1NodeSystemInfo encodes a v1.NodeSystemInfo.
-func encCorev1NodeSystemInfo(b []byte, v *corev1.NodeSystemInfo) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"machineID\":"...)
-	b = appendString(b, string(v.MachineID))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"systemUUID\":"...)
-	b = appendString(b, string(v.SystemUUID))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"bootID\":"...)
-	b = appendString(b, string(v.BootID))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"kernelVersion\":"...)
-	b = appendString(b, string(v.KernelVersion))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"osImage\":"...)
-	b = appendString(b, string(v.OSImage))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"containerRuntimeVersion\":"...)
-	b = appendString(b, string(v.ContainerRuntimeVersion))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"kubeletVersion\":"...)
-	b = appendString(b, string(v.KubeletVersion))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"kubeProxyVersion\":"...)
-	b = appendString(b, string(v.KubeProxyVersion))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"operatingSystem\":"...)
-	b = appendString(b, string(v.OperatingSystem))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"architecture\":"...)
-	b = appendString(b, string(v.Architecture))
+func encCorev1NodeSystemInfo(e *encoder, v *corev1.NodeSystemInfo) {
+	start := len(e.b)
+	e.keyString(keyMachineID, string(v.MachineID))
+	e.keyString(keySystemUUID, string(v.SystemUUID))
+	e.keyString(keyBootID, string(v.BootID))
+	e.keyString(keyKernelVersion, string(v.KernelVersion))
+	e.keyString(keyOsImage, string(v.OSImage))
+	e.keyString(keyContainerRuntimeVersion, string(v.ContainerRuntimeVersion))
+	e.keyString(keyKubeletVersion, string(v.KubeletVersion))
+	e.keyString(keyKubeProxyVersion, string(v.KubeProxyVersion))
+	e.keyString(keyOperatingSystem, string(v.OperatingSystem))
+	e.keyString(keyArchitecture, string(v.Architecture))
 	if v.Swap != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"swap\":"...)
-		if v.Swap == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1NodeSwapStatus(b, v.Swap)
-		}
+		e.key(keySwap)
+		encCorev1NodeSwapStatus(e, v.Swap)
 	}
 	if v.RunningInUserNamespace != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"runningInUserNamespace\":"...)
-		if v.RunningInUserNamespace == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.RunningInUserNamespace)))
-		}
+		e.keyBool(keyRunningInUserNamespace, bool(*v.RunningInUserNamespace))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ContainerImage encodes a v1.ContainerImage.
-func encCorev1ContainerImage(b []byte, v *corev1.ContainerImage) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"names\":"...)
-	if v.Names == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i140 := range v.Names {
-			if i140 > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, string(v.Names[i140]))
-		}
-		b = append(b, ']')
-	}
+func encCorev1ContainerImage(e *encoder, v *corev1.ContainerImage) {
+	start := len(e.b)
+	encKeyStrings(e, keyNames, v.Names)
 	if v.SizeBytes != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"sizeBytes\":"...)
-		b = strconv.AppendInt(b, int64(v.SizeBytes), 10)
+		e.keyInt(keySizeBytes, int64(v.SizeBytes))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1AttachedVolume encodes a v1.AttachedVolume.
-func encCorev1AttachedVolume(b []byte, v *corev1.AttachedVolume) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"devicePath\":"...)
-	b = appendString(b, string(v.DevicePath))
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encCorev1AttachedVolume(e *encoder, v *corev1.AttachedVolume) {
+	start := len(e.b)
+	e.keyString(keyName, string(v.Name))
+	e.keyString(keyDevicePath, string(v.DevicePath))
+	e.close(start)
 }
 
 // encCorev1NodeConfigStatus encodes a v1.NodeConfigStatus.
-func encCorev1NodeConfigStatus(b []byte, v *corev1.NodeConfigStatus) []byte {
-	c := byte('{')
+func encCorev1NodeConfigStatus(e *encoder, v *corev1.NodeConfigStatus) {
+	start := len(e.b)
 	if v.Assigned != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"assigned\":"...)
-		if v.Assigned == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1NodeConfigSource(b, v.Assigned)
-		}
+		e.key(keyAssigned)
+		encCorev1NodeConfigSource(e, v.Assigned)
 	}
 	if v.Active != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"active\":"...)
-		if v.Active == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1NodeConfigSource(b, v.Active)
-		}
+		e.key(keyActive)
+		encCorev1NodeConfigSource(e, v.Active)
 	}
 	if v.LastKnownGood != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"lastKnownGood\":"...)
-		if v.LastKnownGood == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1NodeConfigSource(b, v.LastKnownGood)
-		}
+		e.key(keyLastKnownGood)
+		encCorev1NodeConfigSource(e, v.LastKnownGood)
 	}
 	if v.Error != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"error\":"...)
-		b = appendString(b, string(v.Error))
+		e.keyString(keyError, string(v.Error))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1NodeRuntimeHandler encodes a v1.NodeRuntimeHandler.
-func encCorev1NodeRuntimeHandler(b []byte, v *corev1.NodeRuntimeHandler) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
+func encCorev1NodeRuntimeHandler(e *encoder, v *corev1.NodeRuntimeHandler) {
+	start := len(e.b)
+	e.keyString(keyName, string(v.Name))
 	if v.Features != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"features\":"...)
-		if v.Features == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1NodeRuntimeHandlerFeatures(b, v.Features)
-		}
+		e.key(keyFeatures)
+		encCorev1NodeRuntimeHandlerFeatures(e, v.Features)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1NodeFeatures encodes a v1.NodeFeatures.
-func encCorev1NodeFeatures(b []byte, v *corev1.NodeFeatures) []byte {
-	c := byte('{')
+func encCorev1NodeFeatures(e *encoder, v *corev1.NodeFeatures) {
+	start := len(e.b)
 	if v.SupplementalGroupsPolicy != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"supplementalGroupsPolicy\":"...)
-		if v.SupplementalGroupsPolicy == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.SupplementalGroupsPolicy)))
-		}
+		e.keyBool(keySupplementalGroupsPolicy, bool(*v.SupplementalGroupsPolicy))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ServicePort encodes a v1.ServicePort.
-func encCorev1ServicePort(b []byte, v *corev1.ServicePort) []byte {
-	c := byte('{')
+func encCorev1ServicePort(e *encoder, v *corev1.ServicePort) {
+	start := len(e.b)
 	if v.Name != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"name\":"...)
-		b = appendString(b, string(v.Name))
+		e.keyString(keyName, string(v.Name))
 	}
 	if v.Protocol != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"protocol\":"...)
-		b = appendString(b, string(v.Protocol))
+		e.keyString(keyProtocol, string(v.Protocol))
 	}
 	if v.AppProtocol != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"appProtocol\":"...)
-		if v.AppProtocol == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.AppProtocol)))
-		}
+		e.keyString(keyAppProtocol, string(*v.AppProtocol))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"port\":"...)
-	b = strconv.AppendInt(b, int64(v.Port), 10)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"targetPort\":"...)
-	b = appendIntOrString(b, &v.TargetPort)
+	e.keyInt(keyPort, int64(v.Port))
+	e.keyIntOrString(keyTargetPort, &v.TargetPort)
 	if v.NodePort != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"nodePort\":"...)
-		b = strconv.AppendInt(b, int64(v.NodePort), 10)
+		e.keyInt(keyNodePort, int64(v.NodePort))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1SessionAffinityConfig encodes a v1.SessionAffinityConfig.
-func encCorev1SessionAffinityConfig(b []byte, v *corev1.SessionAffinityConfig) []byte {
-	c := byte('{')
+func encCorev1SessionAffinityConfig(e *encoder, v *corev1.SessionAffinityConfig) {
+	start := len(e.b)
 	if v.ClientIP != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"clientIP\":"...)
-		if v.ClientIP == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ClientIPConfig(b, v.ClientIP)
-		}
+		e.key(keyClientIP)
+		encCorev1ClientIPConfig(e, v.ClientIP)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1LoadBalancerStatus encodes a v1.LoadBalancerStatus.
-func encCorev1LoadBalancerStatus(b []byte, v *corev1.LoadBalancerStatus) []byte {
-	c := byte('{')
+func encCorev1LoadBalancerStatus(e *encoder, v *corev1.LoadBalancerStatus) {
+	start := len(e.b)
 	if len(v.Ingress) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"ingress\":"...)
-		if v.Ingress == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i141 := range v.Ingress {
-				if i141 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1LoadBalancerIngress(b, &v.Ingress[i141])
+		e.key(keyIngressList)
+		for i106 := range v.Ingress {
+			if i106 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1LoadBalancerIngress(e, &v.Ingress[i106])
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encMetav1Condition encodes a v1.Condition.
-func encMetav1Condition(b []byte, v *metav1.Condition) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"type\":"...)
-	b = appendString(b, string(v.Type))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"status\":"...)
-	b = appendString(b, string(v.Status))
+func encMetav1Condition(e *encoder, v *metav1.Condition) {
+	start := len(e.b)
+	e.keyString(keyType, string(v.Type))
+	e.keyString(keyStatus, string(v.Status))
 	if v.ObservedGeneration != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"observedGeneration\":"...)
-		b = strconv.AppendInt(b, int64(v.ObservedGeneration), 10)
+		e.keyInt(keyObservedGeneration, int64(v.ObservedGeneration))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"lastTransitionTime\":"...)
-	b = appendTime(b, &v.LastTransitionTime)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"reason\":"...)
-	b = appendString(b, string(v.Reason))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"message\":"...)
-	b = appendString(b, string(v.Message))
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.keyTime(keyLastTransitionTime, &v.LastTransitionTime)
+	e.keyString(keyReason, string(v.Reason))
+	e.keyString(keyMessage, string(v.Message))
+	e.close(start)
 }
 
 // encCorev1EndpointAddress encodes a v1.EndpointAddress.
-func encCorev1EndpointAddress(b []byte, v *corev1.EndpointAddress) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"ip\":"...)
-	b = appendString(b, string(v.IP))
+func encCorev1EndpointAddress(e *encoder, v *corev1.EndpointAddress) {
+	start := len(e.b)
+	e.keyString(keyIp, string(v.IP))
 	if v.Hostname != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"hostname\":"...)
-		b = appendString(b, string(v.Hostname))
+		e.keyString(keyHostname, string(v.Hostname))
 	}
 	if v.NodeName != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"nodeName\":"...)
-		if v.NodeName == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.NodeName)))
-		}
+		e.keyString(keyNodeName, string(*v.NodeName))
 	}
 	if v.TargetRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"targetRef\":"...)
-		if v.TargetRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ObjectReference(b, v.TargetRef)
-		}
+		e.key(keyTargetRef)
+		encCorev1ObjectReference(e, v.TargetRef)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1EndpointPort encodes a v1.EndpointPort.
-func encCorev1EndpointPort(b []byte, v *corev1.EndpointPort) []byte {
-	c := byte('{')
+func encCorev1EndpointPort(e *encoder, v *corev1.EndpointPort) {
+	start := len(e.b)
 	if v.Name != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"name\":"...)
-		b = appendString(b, string(v.Name))
+		e.keyString(keyName, string(v.Name))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"port\":"...)
-	b = strconv.AppendInt(b, int64(v.Port), 10)
+	e.keyInt(keyPort, int64(v.Port))
 	if v.Protocol != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"protocol\":"...)
-		b = appendString(b, string(v.Protocol))
+		e.keyString(keyProtocol, string(v.Protocol))
 	}
 	if v.AppProtocol != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"appProtocol\":"...)
-		if v.AppProtocol == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.AppProtocol)))
-		}
+		e.keyString(keyAppProtocol, string(*v.AppProtocol))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encMetav1LabelSelector encodes a v1.LabelSelector.
-func encMetav1LabelSelector(b []byte, v *metav1.LabelSelector) []byte {
-	c := byte('{')
+func encMetav1LabelSelector(e *encoder, v *metav1.LabelSelector) {
+	start := len(e.b)
 	if len(v.MatchLabels) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"matchLabels\":"...)
-		if v.MatchLabels == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki142, k142 := range encSortedKeys(v.MatchLabels) {
-				mv142 := v.MatchLabels[string(k142)]
-				if ki142 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k142)
-				b = append(b, ':')
-				b = appendString(b, string(mv142))
-			}
-			b = append(b, '}')
-		}
+		encKeyStringMap(e, keyMatchLabels, v.MatchLabels)
 	}
 	if len(v.MatchExpressions) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"matchExpressions\":"...)
-		if v.MatchExpressions == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i143 := range v.MatchExpressions {
-				if i143 > 0 {
-					b = append(b, ',')
-				}
-				b = encMetav1LabelSelectorRequirement(b, &v.MatchExpressions[i143])
+		e.key(keyMatchExpressionsList)
+		for i107 := range v.MatchExpressions {
+			if i107 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encMetav1LabelSelectorRequirement(e, &v.MatchExpressions[i107])
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1VolumeResourceRequirements encodes a v1.VolumeResourceRequirements.
-func encCorev1VolumeResourceRequirements(b []byte, v *corev1.VolumeResourceRequirements) []byte {
-	c := byte('{')
+func encCorev1VolumeResourceRequirements(e *encoder, v *corev1.VolumeResourceRequirements) {
+	start := len(e.b)
 	if len(v.Limits) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"limits\":"...)
-		if v.Limits == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki144, k144 := range encSortedKeys(v.Limits) {
-				mv144 := v.Limits[corev1.ResourceName(k144)]
-				if ki144 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k144)
-				b = append(b, ':')
-				b = appendQuantity(b, &mv144)
-			}
-			b = append(b, '}')
+		e.key(keyLimitsObject)
+		for ki108, k108 := range encSortedKeys(v.Limits) {
+			mv108 := v.Limits[corev1.ResourceName(k108)]
+			e.mapKey(ki108, k108)
+			e.quantity(&mv108)
 		}
+		e.byte('}')
 	}
 	if len(v.Requests) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"requests\":"...)
-		if v.Requests == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki145, k145 := range encSortedKeys(v.Requests) {
-				mv145 := v.Requests[corev1.ResourceName(k145)]
-				if ki145 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k145)
-				b = append(b, ':')
-				b = appendQuantity(b, &mv145)
-			}
-			b = append(b, '}')
+		e.key(keyRequestsObject)
+		for ki109, k109 := range encSortedKeys(v.Requests) {
+			mv109 := v.Requests[corev1.ResourceName(k109)]
+			e.mapKey(ki109, k109)
+			e.quantity(&mv109)
 		}
+		e.byte('}')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1TypedLocalObjectReference encodes a v1.TypedLocalObjectReference.
-func encCorev1TypedLocalObjectReference(b []byte, v *corev1.TypedLocalObjectReference) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"apiGroup\":"...)
+func encCorev1TypedLocalObjectReference(e *encoder, v *corev1.TypedLocalObjectReference) {
+	start := len(e.b)
+	e.key(keyApiGroup)
 	if v.APIGroup == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = appendString(b, string((*v.APIGroup)))
+		e.string(string((*v.APIGroup)))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"kind\":"...)
-	b = appendString(b, string(v.Kind))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.keyString(keyKind, string(v.Kind))
+	e.keyString(keyName, string(v.Name))
+	e.close(start)
 }
 
 // encCorev1TypedObjectReference encodes a v1.TypedObjectReference.
-func encCorev1TypedObjectReference(b []byte, v *corev1.TypedObjectReference) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"apiGroup\":"...)
+func encCorev1TypedObjectReference(e *encoder, v *corev1.TypedObjectReference) {
+	start := len(e.b)
+	e.key(keyApiGroup)
 	if v.APIGroup == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = appendString(b, string((*v.APIGroup)))
+		e.string(string((*v.APIGroup)))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"kind\":"...)
-	b = appendString(b, string(v.Kind))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
+	e.keyString(keyKind, string(v.Kind))
+	e.keyString(keyName, string(v.Name))
 	if v.Namespace != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"namespace\":"...)
-		if v.Namespace == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.Namespace)))
-		}
+		e.keyString(keyNamespace, string(*v.Namespace))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PersistentVolumeClaimCondition encodes a v1.PersistentVolumeClaimCondition.
-func encCorev1PersistentVolumeClaimCondition(b []byte, v *corev1.PersistentVolumeClaimCondition) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"type\":"...)
-	b = appendString(b, string(v.Type))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"status\":"...)
-	b = appendString(b, string(v.Status))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"lastProbeTime\":"...)
-	b = appendTime(b, &v.LastProbeTime)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"lastTransitionTime\":"...)
-	b = appendTime(b, &v.LastTransitionTime)
+func encCorev1PersistentVolumeClaimCondition(e *encoder, v *corev1.PersistentVolumeClaimCondition) {
+	start := len(e.b)
+	e.keyString(keyType, string(v.Type))
+	e.keyString(keyStatus, string(v.Status))
+	e.keyTime(keyLastProbeTime, &v.LastProbeTime)
+	e.keyTime(keyLastTransitionTime, &v.LastTransitionTime)
 	if v.Reason != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"reason\":"...)
-		b = appendString(b, string(v.Reason))
+		e.keyString(keyReason, string(v.Reason))
 	}
 	if v.Message != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"message\":"...)
-		b = appendString(b, string(v.Message))
+		e.keyString(keyMessage, string(v.Message))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ModifyVolumeStatus encodes a v1.ModifyVolumeStatus.
-func encCorev1ModifyVolumeStatus(b []byte, v *corev1.ModifyVolumeStatus) []byte {
-	c := byte('{')
+func encCorev1ModifyVolumeStatus(e *encoder, v *corev1.ModifyVolumeStatus) {
+	start := len(e.b)
 	if v.TargetVolumeAttributesClassName != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"targetVolumeAttributesClassName\":"...)
-		b = appendString(b, string(v.TargetVolumeAttributesClassName))
+		e.keyString(keyTargetVolumeAttributesClassName, string(v.TargetVolumeAttributesClassName))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"status\":"...)
-	b = appendString(b, string(v.Status))
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.keyString(keyStatus, string(v.Status))
+	e.close(start)
 }
 
 // encCorev1VolumeHealthStatus encodes a v1.VolumeHealthStatus.
-func encCorev1VolumeHealthStatus(b []byte, v *corev1.VolumeHealthStatus) []byte {
-	c := byte('{')
+func encCorev1VolumeHealthStatus(e *encoder, v *corev1.VolumeHealthStatus) {
+	start := len(e.b)
 	if len(v.HealthConditions) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"healthConditions\":"...)
-		if v.HealthConditions == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i146 := range v.HealthConditions {
-				if i146 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1VolumeHealthCondition(b, &v.HealthConditions[i146])
+		e.key(keyHealthConditionsList)
+		for i110 := range v.HealthConditions {
+			if i110 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1VolumeHealthCondition(e, &v.HealthConditions[i110])
 		}
+		e.byte(']')
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"lastTransitionTime\":"...)
-	b = appendTime(b, &v.LastTransitionTime)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.keyTime(keyLastTransitionTime, &v.LastTransitionTime)
+	e.close(start)
 }
 
 // encCorev1GCEPersistentDiskVolumeSource encodes a v1.GCEPersistentDiskVolumeSource.
-func encCorev1GCEPersistentDiskVolumeSource(b []byte, v *corev1.GCEPersistentDiskVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"pdName\":"...)
-	b = appendString(b, string(v.PDName))
+func encCorev1GCEPersistentDiskVolumeSource(e *encoder, v *corev1.GCEPersistentDiskVolumeSource) {
+	start := len(e.b)
+	e.keyString(keyPdName, string(v.PDName))
 	if v.FSType != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fsType\":"...)
-		b = appendString(b, string(v.FSType))
+		e.keyString(keyFsType, string(v.FSType))
 	}
 	if v.Partition != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"partition\":"...)
-		b = strconv.AppendInt(b, int64(v.Partition), 10)
+		e.keyInt(keyPartition, int64(v.Partition))
 	}
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1AWSElasticBlockStoreVolumeSource encodes a v1.AWSElasticBlockStoreVolumeSource.
-func encCorev1AWSElasticBlockStoreVolumeSource(b []byte, v *corev1.AWSElasticBlockStoreVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"volumeID\":"...)
-	b = appendString(b, string(v.VolumeID))
+func encCorev1AWSElasticBlockStoreVolumeSource(e *encoder, v *corev1.AWSElasticBlockStoreVolumeSource) {
+	start := len(e.b)
+	e.keyString(keyVolumeID, string(v.VolumeID))
 	if v.FSType != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fsType\":"...)
-		b = appendString(b, string(v.FSType))
+		e.keyString(keyFsType, string(v.FSType))
 	}
 	if v.Partition != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"partition\":"...)
-		b = strconv.AppendInt(b, int64(v.Partition), 10)
+		e.keyInt(keyPartition, int64(v.Partition))
 	}
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1HostPathVolumeSource encodes a v1.HostPathVolumeSource.
-func encCorev1HostPathVolumeSource(b []byte, v *corev1.HostPathVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"path\":"...)
-	b = appendString(b, string(v.Path))
+func encCorev1HostPathVolumeSource(e *encoder, v *corev1.HostPathVolumeSource) {
+	start := len(e.b)
+	e.keyString(keyPath, string(v.Path))
 	if v.Type != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"type\":"...)
-		if v.Type == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.Type)))
-		}
+		e.keyString(keyType, string(*v.Type))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1GlusterfsPersistentVolumeSource encodes a v1.GlusterfsPersistentVolumeSource.
-func encCorev1GlusterfsPersistentVolumeSource(b []byte, v *corev1.GlusterfsPersistentVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"endpoints\":"...)
-	b = appendString(b, string(v.EndpointsName))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"path\":"...)
-	b = appendString(b, string(v.Path))
+func encCorev1GlusterfsPersistentVolumeSource(e *encoder, v *corev1.GlusterfsPersistentVolumeSource) {
+	start := len(e.b)
+	e.keyString(keyEndpoints, string(v.EndpointsName))
+	e.keyString(keyPath, string(v.Path))
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
 	if v.EndpointsNamespace != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"endpointsNamespace\":"...)
-		if v.EndpointsNamespace == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.EndpointsNamespace)))
-		}
+		e.keyString(keyEndpointsNamespace, string(*v.EndpointsNamespace))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1NFSVolumeSource encodes a v1.NFSVolumeSource.
-func encCorev1NFSVolumeSource(b []byte, v *corev1.NFSVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"server\":"...)
-	b = appendString(b, string(v.Server))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"path\":"...)
-	b = appendString(b, string(v.Path))
+func encCorev1NFSVolumeSource(e *encoder, v *corev1.NFSVolumeSource) {
+	start := len(e.b)
+	e.keyString(keyServer, string(v.Server))
+	e.keyString(keyPath, string(v.Path))
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1RBDPersistentVolumeSource encodes a v1.RBDPersistentVolumeSource.
-func encCorev1RBDPersistentVolumeSource(b []byte, v *corev1.RBDPersistentVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"monitors\":"...)
-	if v.CephMonitors == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i147 := range v.CephMonitors {
-			if i147 > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, string(v.CephMonitors[i147]))
-		}
-		b = append(b, ']')
-	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"image\":"...)
-	b = appendString(b, string(v.RBDImage))
+func encCorev1RBDPersistentVolumeSource(e *encoder, v *corev1.RBDPersistentVolumeSource) {
+	start := len(e.b)
+	encKeyStrings(e, keyMonitors, v.CephMonitors)
+	e.keyString(keyImage, string(v.RBDImage))
 	if v.FSType != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fsType\":"...)
-		b = appendString(b, string(v.FSType))
+		e.keyString(keyFsType, string(v.FSType))
 	}
 	if v.RBDPool != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"pool\":"...)
-		b = appendString(b, string(v.RBDPool))
+		e.keyString(keyPool, string(v.RBDPool))
 	}
 	if v.RadosUser != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"user\":"...)
-		b = appendString(b, string(v.RadosUser))
+		e.keyString(keyUser, string(v.RadosUser))
 	}
 	if v.Keyring != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"keyring\":"...)
-		b = appendString(b, string(v.Keyring))
+		e.keyString(keyKeyring, string(v.Keyring))
 	}
 	if v.SecretRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"secretRef\":"...)
-		if v.SecretRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1SecretReference(b, v.SecretRef)
-		}
+		e.key(keySecretRef)
+		encCorev1SecretReference(e, v.SecretRef)
 	}
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ISCSIPersistentVolumeSource encodes a v1.ISCSIPersistentVolumeSource.
-func encCorev1ISCSIPersistentVolumeSource(b []byte, v *corev1.ISCSIPersistentVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"targetPortal\":"...)
-	b = appendString(b, string(v.TargetPortal))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"iqn\":"...)
-	b = appendString(b, string(v.IQN))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"lun\":"...)
-	b = strconv.AppendInt(b, int64(v.Lun), 10)
+func encCorev1ISCSIPersistentVolumeSource(e *encoder, v *corev1.ISCSIPersistentVolumeSource) {
+	start := len(e.b)
+	e.keyString(keyTargetPortal, string(v.TargetPortal))
+	e.keyString(keyIqn, string(v.IQN))
+	e.keyInt(keyLun, int64(v.Lun))
 	if v.ISCSIInterface != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"iscsiInterface\":"...)
-		b = appendString(b, string(v.ISCSIInterface))
+		e.keyString(keyIscsiInterface, string(v.ISCSIInterface))
 	}
 	if v.FSType != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fsType\":"...)
-		b = appendString(b, string(v.FSType))
+		e.keyString(keyFsType, string(v.FSType))
 	}
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
 	if len(v.Portals) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"portals\":"...)
-		if v.Portals == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i148 := range v.Portals {
-				if i148 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.Portals[i148]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyPortals, v.Portals)
 	}
 	if v.DiscoveryCHAPAuth {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"chapAuthDiscovery\":"...)
-		b = strconv.AppendBool(b, bool(v.DiscoveryCHAPAuth))
+		e.keyBool(keyChapAuthDiscovery, bool(v.DiscoveryCHAPAuth))
 	}
 	if v.SessionCHAPAuth {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"chapAuthSession\":"...)
-		b = strconv.AppendBool(b, bool(v.SessionCHAPAuth))
+		e.keyBool(keyChapAuthSession, bool(v.SessionCHAPAuth))
 	}
 	if v.SecretRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"secretRef\":"...)
-		if v.SecretRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1SecretReference(b, v.SecretRef)
-		}
+		e.key(keySecretRef)
+		encCorev1SecretReference(e, v.SecretRef)
 	}
 	if v.InitiatorName != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"initiatorName\":"...)
-		if v.InitiatorName == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.InitiatorName)))
-		}
+		e.keyString(keyInitiatorName, string(*v.InitiatorName))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1CinderPersistentVolumeSource encodes a v1.CinderPersistentVolumeSource.
-func encCorev1CinderPersistentVolumeSource(b []byte, v *corev1.CinderPersistentVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"volumeID\":"...)
-	b = appendString(b, string(v.VolumeID))
+func encCorev1CinderPersistentVolumeSource(e *encoder, v *corev1.CinderPersistentVolumeSource) {
+	start := len(e.b)
+	e.keyString(keyVolumeID, string(v.VolumeID))
 	if v.FSType != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fsType\":"...)
-		b = appendString(b, string(v.FSType))
+		e.keyString(keyFsType, string(v.FSType))
 	}
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
 	if v.SecretRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"secretRef\":"...)
-		if v.SecretRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1SecretReference(b, v.SecretRef)
-		}
+		e.key(keySecretRef)
+		encCorev1SecretReference(e, v.SecretRef)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1CephFSPersistentVolumeSource encodes a v1.CephFSPersistentVolumeSource.
-func encCorev1CephFSPersistentVolumeSource(b []byte, v *corev1.CephFSPersistentVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"monitors\":"...)
-	if v.Monitors == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i149 := range v.Monitors {
-			if i149 > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, string(v.Monitors[i149]))
-		}
-		b = append(b, ']')
-	}
+func encCorev1CephFSPersistentVolumeSource(e *encoder, v *corev1.CephFSPersistentVolumeSource) {
+	start := len(e.b)
+	encKeyStrings(e, keyMonitors, v.Monitors)
 	if v.Path != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"path\":"...)
-		b = appendString(b, string(v.Path))
+		e.keyString(keyPath, string(v.Path))
 	}
 	if v.User != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"user\":"...)
-		b = appendString(b, string(v.User))
+		e.keyString(keyUser, string(v.User))
 	}
 	if v.SecretFile != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"secretFile\":"...)
-		b = appendString(b, string(v.SecretFile))
+		e.keyString(keySecretFile, string(v.SecretFile))
 	}
 	if v.SecretRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"secretRef\":"...)
-		if v.SecretRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1SecretReference(b, v.SecretRef)
-		}
+		e.key(keySecretRef)
+		encCorev1SecretReference(e, v.SecretRef)
 	}
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1FCVolumeSource encodes a v1.FCVolumeSource.
-func encCorev1FCVolumeSource(b []byte, v *corev1.FCVolumeSource) []byte {
-	c := byte('{')
+func encCorev1FCVolumeSource(e *encoder, v *corev1.FCVolumeSource) {
+	start := len(e.b)
 	if len(v.TargetWWNs) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"targetWWNs\":"...)
-		if v.TargetWWNs == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i150 := range v.TargetWWNs {
-				if i150 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.TargetWWNs[i150]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyTargetWWNs, v.TargetWWNs)
 	}
 	if v.Lun != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"lun\":"...)
-		if v.Lun == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.Lun)), 10)
-		}
+		e.keyInt(keyLun, int64(*v.Lun))
 	}
 	if v.FSType != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fsType\":"...)
-		b = appendString(b, string(v.FSType))
+		e.keyString(keyFsType, string(v.FSType))
 	}
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
 	if len(v.WWIDs) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"wwids\":"...)
-		if v.WWIDs == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i151 := range v.WWIDs {
-				if i151 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.WWIDs[i151]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyWwids, v.WWIDs)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1FlockerVolumeSource encodes a v1.FlockerVolumeSource.
-func encCorev1FlockerVolumeSource(b []byte, v *corev1.FlockerVolumeSource) []byte {
-	c := byte('{')
+func encCorev1FlockerVolumeSource(e *encoder, v *corev1.FlockerVolumeSource) {
+	start := len(e.b)
 	if v.DatasetName != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"datasetName\":"...)
-		b = appendString(b, string(v.DatasetName))
+		e.keyString(keyDatasetName, string(v.DatasetName))
 	}
 	if v.DatasetUUID != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"datasetUUID\":"...)
-		b = appendString(b, string(v.DatasetUUID))
+		e.keyString(keyDatasetUUID, string(v.DatasetUUID))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1FlexPersistentVolumeSource encodes a v1.FlexPersistentVolumeSource.
-func encCorev1FlexPersistentVolumeSource(b []byte, v *corev1.FlexPersistentVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"driver\":"...)
-	b = appendString(b, string(v.Driver))
+func encCorev1FlexPersistentVolumeSource(e *encoder, v *corev1.FlexPersistentVolumeSource) {
+	start := len(e.b)
+	e.keyString(keyDriver, string(v.Driver))
 	if v.FSType != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fsType\":"...)
-		b = appendString(b, string(v.FSType))
+		e.keyString(keyFsType, string(v.FSType))
 	}
 	if v.SecretRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"secretRef\":"...)
-		if v.SecretRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1SecretReference(b, v.SecretRef)
-		}
+		e.key(keySecretRef)
+		encCorev1SecretReference(e, v.SecretRef)
 	}
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
 	if len(v.Options) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"options\":"...)
-		if v.Options == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki152, k152 := range encSortedKeys(v.Options) {
-				mv152 := v.Options[string(k152)]
-				if ki152 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k152)
-				b = append(b, ':')
-				b = appendString(b, string(mv152))
-			}
-			b = append(b, '}')
-		}
+		encKeyStringMap(e, keyOptions, v.Options)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1AzureFilePersistentVolumeSource encodes a v1.AzureFilePersistentVolumeSource.
-func encCorev1AzureFilePersistentVolumeSource(b []byte, v *corev1.AzureFilePersistentVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"secretName\":"...)
-	b = appendString(b, string(v.SecretName))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"shareName\":"...)
-	b = appendString(b, string(v.ShareName))
+func encCorev1AzureFilePersistentVolumeSource(e *encoder, v *corev1.AzureFilePersistentVolumeSource) {
+	start := len(e.b)
+	e.keyString(keySecretName, string(v.SecretName))
+	e.keyString(keyShareName, string(v.ShareName))
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"secretNamespace\":"...)
+	e.key(keySecretNamespace)
 	if v.SecretNamespace == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = appendString(b, string((*v.SecretNamespace)))
+		e.string(string((*v.SecretNamespace)))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1VsphereVirtualDiskVolumeSource encodes a v1.VsphereVirtualDiskVolumeSource.
-func encCorev1VsphereVirtualDiskVolumeSource(b []byte, v *corev1.VsphereVirtualDiskVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"volumePath\":"...)
-	b = appendString(b, string(v.VolumePath))
+func encCorev1VsphereVirtualDiskVolumeSource(e *encoder, v *corev1.VsphereVirtualDiskVolumeSource) {
+	start := len(e.b)
+	e.keyString(keyVolumePath, string(v.VolumePath))
 	if v.FSType != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fsType\":"...)
-		b = appendString(b, string(v.FSType))
+		e.keyString(keyFsType, string(v.FSType))
 	}
 	if v.StoragePolicyName != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"storagePolicyName\":"...)
-		b = appendString(b, string(v.StoragePolicyName))
+		e.keyString(keyStoragePolicyName, string(v.StoragePolicyName))
 	}
 	if v.StoragePolicyID != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"storagePolicyID\":"...)
-		b = appendString(b, string(v.StoragePolicyID))
+		e.keyString(keyStoragePolicyID, string(v.StoragePolicyID))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1QuobyteVolumeSource encodes a v1.QuobyteVolumeSource.
-func encCorev1QuobyteVolumeSource(b []byte, v *corev1.QuobyteVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"registry\":"...)
-	b = appendString(b, string(v.Registry))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"volume\":"...)
-	b = appendString(b, string(v.Volume))
+func encCorev1QuobyteVolumeSource(e *encoder, v *corev1.QuobyteVolumeSource) {
+	start := len(e.b)
+	e.keyString(keyRegistry, string(v.Registry))
+	e.keyString(keyVolume, string(v.Volume))
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
 	if v.User != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"user\":"...)
-		b = appendString(b, string(v.User))
+		e.keyString(keyUser, string(v.User))
 	}
 	if v.Group != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"group\":"...)
-		b = appendString(b, string(v.Group))
+		e.keyString(keyGroup, string(v.Group))
 	}
 	if v.Tenant != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"tenant\":"...)
-		b = appendString(b, string(v.Tenant))
+		e.keyString(keyTenant, string(v.Tenant))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1AzureDiskVolumeSource encodes a v1.AzureDiskVolumeSource.
-func encCorev1AzureDiskVolumeSource(b []byte, v *corev1.AzureDiskVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"diskName\":"...)
-	b = appendString(b, string(v.DiskName))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"diskURI\":"...)
-	b = appendString(b, string(v.DataDiskURI))
+func encCorev1AzureDiskVolumeSource(e *encoder, v *corev1.AzureDiskVolumeSource) {
+	start := len(e.b)
+	e.keyString(keyDiskName, string(v.DiskName))
+	e.keyString(keyDiskURI, string(v.DataDiskURI))
 	if v.CachingMode != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"cachingMode\":"...)
-		if v.CachingMode == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.CachingMode)))
-		}
+		e.keyString(keyCachingMode, string(*v.CachingMode))
 	}
 	if v.FSType != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fsType\":"...)
-		if v.FSType == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.FSType)))
-		}
+		e.keyString(keyFsType, string(*v.FSType))
 	}
 	if v.ReadOnly != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		if v.ReadOnly == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.ReadOnly)))
-		}
+		e.keyBool(keyReadOnly, bool(*v.ReadOnly))
 	}
 	if v.Kind != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"kind\":"...)
-		if v.Kind == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.Kind)))
-		}
+		e.keyString(keyKind, string(*v.Kind))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PhotonPersistentDiskVolumeSource encodes a v1.PhotonPersistentDiskVolumeSource.
-func encCorev1PhotonPersistentDiskVolumeSource(b []byte, v *corev1.PhotonPersistentDiskVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"pdID\":"...)
-	b = appendString(b, string(v.PdID))
+func encCorev1PhotonPersistentDiskVolumeSource(e *encoder, v *corev1.PhotonPersistentDiskVolumeSource) {
+	start := len(e.b)
+	e.keyString(keyPdID, string(v.PdID))
 	if v.FSType != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fsType\":"...)
-		b = appendString(b, string(v.FSType))
+		e.keyString(keyFsType, string(v.FSType))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PortworxVolumeSource encodes a v1.PortworxVolumeSource.
-func encCorev1PortworxVolumeSource(b []byte, v *corev1.PortworxVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"volumeID\":"...)
-	b = appendString(b, string(v.VolumeID))
+func encCorev1PortworxVolumeSource(e *encoder, v *corev1.PortworxVolumeSource) {
+	start := len(e.b)
+	e.keyString(keyVolumeID, string(v.VolumeID))
 	if v.FSType != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fsType\":"...)
-		b = appendString(b, string(v.FSType))
+		e.keyString(keyFsType, string(v.FSType))
 	}
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ScaleIOPersistentVolumeSource encodes a v1.ScaleIOPersistentVolumeSource.
-func encCorev1ScaleIOPersistentVolumeSource(b []byte, v *corev1.ScaleIOPersistentVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"gateway\":"...)
-	b = appendString(b, string(v.Gateway))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"system\":"...)
-	b = appendString(b, string(v.System))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"secretRef\":"...)
+func encCorev1ScaleIOPersistentVolumeSource(e *encoder, v *corev1.ScaleIOPersistentVolumeSource) {
+	start := len(e.b)
+	e.keyString(keyGateway, string(v.Gateway))
+	e.keyString(keySystem, string(v.System))
+	e.key(keySecretRef)
 	if v.SecretRef == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = encCorev1SecretReference(b, v.SecretRef)
+		encCorev1SecretReference(e, v.SecretRef)
 	}
 	if v.SSLEnabled {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"sslEnabled\":"...)
-		b = strconv.AppendBool(b, bool(v.SSLEnabled))
+		e.keyBool(keySslEnabled, bool(v.SSLEnabled))
 	}
 	if v.ProtectionDomain != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"protectionDomain\":"...)
-		b = appendString(b, string(v.ProtectionDomain))
+		e.keyString(keyProtectionDomain, string(v.ProtectionDomain))
 	}
 	if v.StoragePool != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"storagePool\":"...)
-		b = appendString(b, string(v.StoragePool))
+		e.keyString(keyStoragePool, string(v.StoragePool))
 	}
 	if v.StorageMode != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"storageMode\":"...)
-		b = appendString(b, string(v.StorageMode))
+		e.keyString(keyStorageMode, string(v.StorageMode))
 	}
 	if v.VolumeName != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"volumeName\":"...)
-		b = appendString(b, string(v.VolumeName))
+		e.keyString(keyVolumeName, string(v.VolumeName))
 	}
 	if v.FSType != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fsType\":"...)
-		b = appendString(b, string(v.FSType))
+		e.keyString(keyFsType, string(v.FSType))
 	}
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1LocalVolumeSource encodes a v1.LocalVolumeSource.
-func encCorev1LocalVolumeSource(b []byte, v *corev1.LocalVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"path\":"...)
-	b = appendString(b, string(v.Path))
+func encCorev1LocalVolumeSource(e *encoder, v *corev1.LocalVolumeSource) {
+	start := len(e.b)
+	e.keyString(keyPath, string(v.Path))
 	if v.FSType != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fsType\":"...)
-		if v.FSType == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.FSType)))
-		}
+		e.keyString(keyFsType, string(*v.FSType))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1StorageOSPersistentVolumeSource encodes a v1.StorageOSPersistentVolumeSource.
-func encCorev1StorageOSPersistentVolumeSource(b []byte, v *corev1.StorageOSPersistentVolumeSource) []byte {
-	c := byte('{')
+func encCorev1StorageOSPersistentVolumeSource(e *encoder, v *corev1.StorageOSPersistentVolumeSource) {
+	start := len(e.b)
 	if v.VolumeName != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"volumeName\":"...)
-		b = appendString(b, string(v.VolumeName))
+		e.keyString(keyVolumeName, string(v.VolumeName))
 	}
 	if v.VolumeNamespace != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"volumeNamespace\":"...)
-		b = appendString(b, string(v.VolumeNamespace))
+		e.keyString(keyVolumeNamespace, string(v.VolumeNamespace))
 	}
 	if v.FSType != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fsType\":"...)
-		b = appendString(b, string(v.FSType))
+		e.keyString(keyFsType, string(v.FSType))
 	}
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
 	if v.SecretRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"secretRef\":"...)
-		if v.SecretRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ObjectReference(b, v.SecretRef)
-		}
+		e.key(keySecretRef)
+		encCorev1ObjectReference(e, v.SecretRef)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1CSIPersistentVolumeSource encodes a v1.CSIPersistentVolumeSource.
-func encCorev1CSIPersistentVolumeSource(b []byte, v *corev1.CSIPersistentVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"driver\":"...)
-	b = appendString(b, string(v.Driver))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"volumeHandle\":"...)
-	b = appendString(b, string(v.VolumeHandle))
+func encCorev1CSIPersistentVolumeSource(e *encoder, v *corev1.CSIPersistentVolumeSource) {
+	start := len(e.b)
+	e.keyString(keyDriver, string(v.Driver))
+	e.keyString(keyVolumeHandle, string(v.VolumeHandle))
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
 	if v.FSType != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fsType\":"...)
-		b = appendString(b, string(v.FSType))
+		e.keyString(keyFsType, string(v.FSType))
 	}
 	if len(v.VolumeAttributes) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"volumeAttributes\":"...)
-		if v.VolumeAttributes == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki153, k153 := range encSortedKeys(v.VolumeAttributes) {
-				mv153 := v.VolumeAttributes[string(k153)]
-				if ki153 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k153)
-				b = append(b, ':')
-				b = appendString(b, string(mv153))
-			}
-			b = append(b, '}')
-		}
+		encKeyStringMap(e, keyVolumeAttributes, v.VolumeAttributes)
 	}
 	if v.ControllerPublishSecretRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"controllerPublishSecretRef\":"...)
-		if v.ControllerPublishSecretRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1SecretReference(b, v.ControllerPublishSecretRef)
-		}
+		e.key(keyControllerPublishSecretRef)
+		encCorev1SecretReference(e, v.ControllerPublishSecretRef)
 	}
 	if v.NodeStageSecretRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"nodeStageSecretRef\":"...)
-		if v.NodeStageSecretRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1SecretReference(b, v.NodeStageSecretRef)
-		}
+		e.key(keyNodeStageSecretRef)
+		encCorev1SecretReference(e, v.NodeStageSecretRef)
 	}
 	if v.NodePublishSecretRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"nodePublishSecretRef\":"...)
-		if v.NodePublishSecretRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1SecretReference(b, v.NodePublishSecretRef)
-		}
+		e.key(keyNodePublishSecretRef)
+		encCorev1SecretReference(e, v.NodePublishSecretRef)
 	}
 	if v.ControllerExpandSecretRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"controllerExpandSecretRef\":"...)
-		if v.ControllerExpandSecretRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1SecretReference(b, v.ControllerExpandSecretRef)
-		}
+		e.key(keyControllerExpandSecretRef)
+		encCorev1SecretReference(e, v.ControllerExpandSecretRef)
 	}
 	if v.NodeExpandSecretRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"nodeExpandSecretRef\":"...)
-		if v.NodeExpandSecretRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1SecretReference(b, v.NodeExpandSecretRef)
-		}
+		e.key(keyNodeExpandSecretRef)
+		encCorev1SecretReference(e, v.NodeExpandSecretRef)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1VolumeNodeAffinity encodes a v1.VolumeNodeAffinity.
-func encCorev1VolumeNodeAffinity(b []byte, v *corev1.VolumeNodeAffinity) []byte {
-	c := byte('{')
+func encCorev1VolumeNodeAffinity(e *encoder, v *corev1.VolumeNodeAffinity) {
+	start := len(e.b)
 	if v.Required != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"required\":"...)
-		if v.Required == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1NodeSelector(b, v.Required)
-		}
+		e.key(keyRequired)
+		encCorev1NodeSelector(e, v.Required)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PodTemplateSpec encodes a v1.PodTemplateSpec.
-func encCorev1PodTemplateSpec(b []byte, v *corev1.PodTemplateSpec) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ObjectMeta(b, &v.ObjectMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"spec\":"...)
-	b = encCorev1PodSpec(b, &v.Spec)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encCorev1PodTemplateSpec(e *encoder, v *corev1.PodTemplateSpec) {
+	start := len(e.b)
+	e.key(keyMetadata)
+	encMetav1ObjectMeta(e, &v.ObjectMeta)
+	e.key(keySpec)
+	encCorev1PodSpec(e, &v.Spec)
+	e.close(start)
 }
 
 // encAppsv1DeploymentStrategy encodes a v1.DeploymentStrategy.
-func encAppsv1DeploymentStrategy(b []byte, v *appsv1.DeploymentStrategy) []byte {
-	c := byte('{')
+func encAppsv1DeploymentStrategy(e *encoder, v *appsv1.DeploymentStrategy) {
+	start := len(e.b)
 	if v.Type != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"type\":"...)
-		b = appendString(b, string(v.Type))
+		e.keyString(keyType, string(v.Type))
 	}
 	if v.RollingUpdate != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"rollingUpdate\":"...)
-		if v.RollingUpdate == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encAppsv1RollingUpdateDeployment(b, v.RollingUpdate)
-		}
+		e.key(keyRollingUpdate)
+		encAppsv1RollingUpdateDeployment(e, v.RollingUpdate)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encAppsv1DeploymentCondition encodes a v1.DeploymentCondition.
-func encAppsv1DeploymentCondition(b []byte, v *appsv1.DeploymentCondition) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"type\":"...)
-	b = appendString(b, string(v.Type))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"status\":"...)
-	b = appendString(b, string(v.Status))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"lastUpdateTime\":"...)
-	b = appendTime(b, &v.LastUpdateTime)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"lastTransitionTime\":"...)
-	b = appendTime(b, &v.LastTransitionTime)
+func encAppsv1DeploymentCondition(e *encoder, v *appsv1.DeploymentCondition) {
+	start := len(e.b)
+	e.keyString(keyType, string(v.Type))
+	e.keyString(keyStatus, string(v.Status))
+	e.keyTime(keyLastUpdateTime, &v.LastUpdateTime)
+	e.keyTime(keyLastTransitionTime, &v.LastTransitionTime)
 	if v.Reason != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"reason\":"...)
-		b = appendString(b, string(v.Reason))
+		e.keyString(keyReason, string(v.Reason))
 	}
 	if v.Message != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"message\":"...)
-		b = appendString(b, string(v.Message))
+		e.keyString(keyMessage, string(v.Message))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encAppsv1ReplicaSetCondition encodes a v1.ReplicaSetCondition.
-func encAppsv1ReplicaSetCondition(b []byte, v *appsv1.ReplicaSetCondition) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"type\":"...)
-	b = appendString(b, string(v.Type))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"status\":"...)
-	b = appendString(b, string(v.Status))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"lastTransitionTime\":"...)
-	b = appendTime(b, &v.LastTransitionTime)
+func encAppsv1ReplicaSetCondition(e *encoder, v *appsv1.ReplicaSetCondition) {
+	start := len(e.b)
+	e.keyString(keyType, string(v.Type))
+	e.keyString(keyStatus, string(v.Status))
+	e.keyTime(keyLastTransitionTime, &v.LastTransitionTime)
 	if v.Reason != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"reason\":"...)
-		b = appendString(b, string(v.Reason))
+		e.keyString(keyReason, string(v.Reason))
 	}
 	if v.Message != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"message\":"...)
-		b = appendString(b, string(v.Message))
+		e.keyString(keyMessage, string(v.Message))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encDiscoveryv1EndpointConditions encodes a v1.EndpointConditions.
-func encDiscoveryv1EndpointConditions(b []byte, v *discoveryv1.EndpointConditions) []byte {
-	c := byte('{')
+func encDiscoveryv1EndpointConditions(e *encoder, v *discoveryv1.EndpointConditions) {
+	start := len(e.b)
 	if v.Ready != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"ready\":"...)
-		if v.Ready == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.Ready)))
-		}
+		e.keyBool(keyReady, bool(*v.Ready))
 	}
 	if v.Serving != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"serving\":"...)
-		if v.Serving == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.Serving)))
-		}
+		e.keyBool(keyServing, bool(*v.Serving))
 	}
 	if v.Terminating != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"terminating\":"...)
-		if v.Terminating == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.Terminating)))
-		}
+		e.keyBool(keyTerminating, bool(*v.Terminating))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encDiscoveryv1EndpointHints encodes a v1.EndpointHints.
-func encDiscoveryv1EndpointHints(b []byte, v *discoveryv1.EndpointHints) []byte {
-	c := byte('{')
+func encDiscoveryv1EndpointHints(e *encoder, v *discoveryv1.EndpointHints) {
+	start := len(e.b)
 	if len(v.ForZones) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"forZones\":"...)
-		if v.ForZones == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i154 := range v.ForZones {
-				if i154 > 0 {
-					b = append(b, ',')
-				}
-				b = encDiscoveryv1ForZone(b, &v.ForZones[i154])
+		e.key(keyForZonesList)
+		for i111 := range v.ForZones {
+			if i111 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encDiscoveryv1ForZone(e, &v.ForZones[i111])
 		}
+		e.byte(']')
 	}
 	if len(v.ForNodes) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"forNodes\":"...)
-		if v.ForNodes == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i155 := range v.ForNodes {
-				if i155 > 0 {
-					b = append(b, ',')
-				}
-				b = encDiscoveryv1ForNode(b, &v.ForNodes[i155])
+		e.key(keyForNodesList)
+		for i112 := range v.ForNodes {
+			if i112 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encDiscoveryv1ForNode(e, &v.ForNodes[i112])
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1TopologySelectorLabelRequirement encodes a v1.TopologySelectorLabelRequirement.
-func encCorev1TopologySelectorLabelRequirement(b []byte, v *corev1.TopologySelectorLabelRequirement) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"key\":"...)
-	b = appendString(b, string(v.Key))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"values\":"...)
-	if v.Values == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i156 := range v.Values {
-			if i156 > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, string(v.Values[i156]))
-		}
-		b = append(b, ']')
-	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encCorev1TopologySelectorLabelRequirement(e *encoder, v *corev1.TopologySelectorLabelRequirement) {
+	start := len(e.b)
+	e.keyString(keyKey, string(v.Key))
+	encKeyStrings(e, keyValues, v.Values)
+	e.close(start)
 }
 
 // encAuthorizationv1ResourceAttributes encodes a v1.ResourceAttributes.
-func encAuthorizationv1ResourceAttributes(b []byte, v *authorizationv1.ResourceAttributes) []byte {
-	c := byte('{')
+func encAuthorizationv1ResourceAttributes(e *encoder, v *authorizationv1.ResourceAttributes) {
+	start := len(e.b)
 	if v.Namespace != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"namespace\":"...)
-		b = appendString(b, string(v.Namespace))
+		e.keyString(keyNamespace, string(v.Namespace))
 	}
 	if v.Verb != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"verb\":"...)
-		b = appendString(b, string(v.Verb))
+		e.keyString(keyVerb, string(v.Verb))
 	}
 	if v.Group != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"group\":"...)
-		b = appendString(b, string(v.Group))
+		e.keyString(keyGroup, string(v.Group))
 	}
 	if v.Version != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"version\":"...)
-		b = appendString(b, string(v.Version))
+		e.keyString(keyVersion, string(v.Version))
 	}
 	if v.Resource != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"resource\":"...)
-		b = appendString(b, string(v.Resource))
+		e.keyString(keyResource, string(v.Resource))
 	}
 	if v.Subresource != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"subresource\":"...)
-		b = appendString(b, string(v.Subresource))
+		e.keyString(keySubresource, string(v.Subresource))
 	}
 	if v.Name != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"name\":"...)
-		b = appendString(b, string(v.Name))
+		e.keyString(keyName, string(v.Name))
 	}
 	if v.FieldSelector != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fieldSelector\":"...)
-		if v.FieldSelector == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encAuthorizationv1FieldSelectorAttributes(b, v.FieldSelector)
-		}
+		e.key(keyFieldSelector)
+		encAuthorizationv1FieldSelectorAttributes(e, v.FieldSelector)
 	}
 	if v.LabelSelector != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"labelSelector\":"...)
-		if v.LabelSelector == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encAuthorizationv1LabelSelectorAttributes(b, v.LabelSelector)
-		}
+		e.key(keyLabelSelector)
+		encAuthorizationv1LabelSelectorAttributes(e, v.LabelSelector)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encAuthorizationv1NonResourceAttributes encodes a v1.NonResourceAttributes.
-func encAuthorizationv1NonResourceAttributes(b []byte, v *authorizationv1.NonResourceAttributes) []byte {
-	c := byte('{')
+func encAuthorizationv1NonResourceAttributes(e *encoder, v *authorizationv1.NonResourceAttributes) {
+	start := len(e.b)
 	if v.Path != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"path\":"...)
-		b = appendString(b, string(v.Path))
+		e.keyString(keyPath, string(v.Path))
 	}
 	if v.Verb != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"verb\":"...)
-		b = appendString(b, string(v.Verb))
+		e.keyString(keyVerb, string(v.Verb))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encAuthorizationv1ResourceRule encodes a v1.ResourceRule.
-func encAuthorizationv1ResourceRule(b []byte, v *authorizationv1.ResourceRule) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"verbs\":"...)
-	if v.Verbs == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i157 := range v.Verbs {
-			if i157 > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, string(v.Verbs[i157]))
-		}
-		b = append(b, ']')
-	}
+func encAuthorizationv1ResourceRule(e *encoder, v *authorizationv1.ResourceRule) {
+	start := len(e.b)
+	encKeyStrings(e, keyVerbs, v.Verbs)
 	if len(v.APIGroups) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiGroups\":"...)
-		if v.APIGroups == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i158 := range v.APIGroups {
-				if i158 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.APIGroups[i158]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyApiGroups, v.APIGroups)
 	}
 	if len(v.Resources) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"resources\":"...)
-		if v.Resources == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i159 := range v.Resources {
-				if i159 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.Resources[i159]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyResources, v.Resources)
 	}
 	if len(v.ResourceNames) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"resourceNames\":"...)
-		if v.ResourceNames == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i160 := range v.ResourceNames {
-				if i160 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.ResourceNames[i160]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyResourceNames, v.ResourceNames)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encAuthorizationv1NonResourceRule encodes a v1.NonResourceRule.
-func encAuthorizationv1NonResourceRule(b []byte, v *authorizationv1.NonResourceRule) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"verbs\":"...)
-	if v.Verbs == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i161 := range v.Verbs {
-			if i161 > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, string(v.Verbs[i161]))
-		}
-		b = append(b, ']')
-	}
+func encAuthorizationv1NonResourceRule(e *encoder, v *authorizationv1.NonResourceRule) {
+	start := len(e.b)
+	encKeyStrings(e, keyVerbs, v.Verbs)
 	if len(v.NonResourceURLs) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"nonResourceURLs\":"...)
-		if v.NonResourceURLs == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i162 := range v.NonResourceURLs {
-				if i162 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.NonResourceURLs[i162]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyNonResourceURLs, v.NonResourceURLs)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encMetav1StatusCause encodes a v1.StatusCause.
-func encMetav1StatusCause(b []byte, v *metav1.StatusCause) []byte {
-	c := byte('{')
+func encMetav1StatusCause(e *encoder, v *metav1.StatusCause) {
+	start := len(e.b)
 	if v.Type != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"reason\":"...)
-		b = appendString(b, string(v.Type))
+		e.keyString(keyReason, string(v.Type))
 	}
 	if v.Message != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"message\":"...)
-		b = appendString(b, string(v.Message))
+		e.keyString(keyMessage, string(v.Message))
 	}
 	if v.Field != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"field\":"...)
-		b = appendString(b, string(v.Field))
+		e.keyString(keyField, string(v.Field))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encMetav1TableRowCondition encodes a v1.TableRowCondition.
-func encMetav1TableRowCondition(b []byte, v *metav1.TableRowCondition) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"type\":"...)
-	b = appendString(b, string(v.Type))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"status\":"...)
-	b = appendString(b, string(v.Status))
+func encMetav1TableRowCondition(e *encoder, v *metav1.TableRowCondition) {
+	start := len(e.b)
+	e.keyString(keyType, string(v.Type))
+	e.keyString(keyStatus, string(v.Status))
 	if v.Reason != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"reason\":"...)
-		b = appendString(b, string(v.Reason))
+		e.keyString(keyReason, string(v.Reason))
 	}
 	if v.Message != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"message\":"...)
-		b = appendString(b, string(v.Message))
+		e.keyString(keyMessage, string(v.Message))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1EmptyDirVolumeSource encodes a v1.EmptyDirVolumeSource.
-func encCorev1EmptyDirVolumeSource(b []byte, v *corev1.EmptyDirVolumeSource) []byte {
-	c := byte('{')
+func encCorev1EmptyDirVolumeSource(e *encoder, v *corev1.EmptyDirVolumeSource) {
+	start := len(e.b)
 	if v.Medium != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"medium\":"...)
-		b = appendString(b, string(v.Medium))
+		e.keyString(keyMedium, string(v.Medium))
 	}
 	if v.SizeLimit != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"sizeLimit\":"...)
-		if v.SizeLimit == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendQuantity(b, &(*v.SizeLimit))
-		}
+		e.keyQuantity(keySizeLimit, v.SizeLimit)
 	}
 	if v.Mode != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"mode\":"...)
-		if v.Mode == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.Mode)), 10)
-		}
+		e.keyInt(keyMode, int64(*v.Mode))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1GitRepoVolumeSource encodes a v1.GitRepoVolumeSource.
-func encCorev1GitRepoVolumeSource(b []byte, v *corev1.GitRepoVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"repository\":"...)
-	b = appendString(b, string(v.Repository))
+func encCorev1GitRepoVolumeSource(e *encoder, v *corev1.GitRepoVolumeSource) {
+	start := len(e.b)
+	e.keyString(keyRepository, string(v.Repository))
 	if v.Revision != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"revision\":"...)
-		b = appendString(b, string(v.Revision))
+		e.keyString(keyRevision, string(v.Revision))
 	}
 	if v.Directory != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"directory\":"...)
-		b = appendString(b, string(v.Directory))
+		e.keyString(keyDirectory, string(v.Directory))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1SecretVolumeSource encodes a v1.SecretVolumeSource.
-func encCorev1SecretVolumeSource(b []byte, v *corev1.SecretVolumeSource) []byte {
-	c := byte('{')
+func encCorev1SecretVolumeSource(e *encoder, v *corev1.SecretVolumeSource) {
+	start := len(e.b)
 	if v.SecretName != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"secretName\":"...)
-		b = appendString(b, string(v.SecretName))
+		e.keyString(keySecretName, string(v.SecretName))
 	}
 	if len(v.Items) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"items\":"...)
-		if v.Items == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i163 := range v.Items {
-				if i163 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1KeyToPath(b, &v.Items[i163])
+		e.key(keyItemsList)
+		for i113 := range v.Items {
+			if i113 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1KeyToPath(e, &v.Items[i113])
 		}
+		e.byte(']')
 	}
 	if v.DefaultMode != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"defaultMode\":"...)
-		if v.DefaultMode == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.DefaultMode)), 10)
-		}
+		e.keyInt(keyDefaultMode, int64(*v.DefaultMode))
 	}
 	if v.Optional != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"optional\":"...)
-		if v.Optional == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.Optional)))
-		}
+		e.keyBool(keyOptional, bool(*v.Optional))
 	}
 	if v.DefaultUser != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"defaultUser\":"...)
-		if v.DefaultUser == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.DefaultUser)), 10)
-		}
+		e.keyInt(keyDefaultUser, int64(*v.DefaultUser))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ISCSIVolumeSource encodes a v1.ISCSIVolumeSource.
-func encCorev1ISCSIVolumeSource(b []byte, v *corev1.ISCSIVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"targetPortal\":"...)
-	b = appendString(b, string(v.TargetPortal))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"iqn\":"...)
-	b = appendString(b, string(v.IQN))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"lun\":"...)
-	b = strconv.AppendInt(b, int64(v.Lun), 10)
+func encCorev1ISCSIVolumeSource(e *encoder, v *corev1.ISCSIVolumeSource) {
+	start := len(e.b)
+	e.keyString(keyTargetPortal, string(v.TargetPortal))
+	e.keyString(keyIqn, string(v.IQN))
+	e.keyInt(keyLun, int64(v.Lun))
 	if v.ISCSIInterface != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"iscsiInterface\":"...)
-		b = appendString(b, string(v.ISCSIInterface))
+		e.keyString(keyIscsiInterface, string(v.ISCSIInterface))
 	}
 	if v.FSType != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fsType\":"...)
-		b = appendString(b, string(v.FSType))
+		e.keyString(keyFsType, string(v.FSType))
 	}
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
 	if len(v.Portals) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"portals\":"...)
-		if v.Portals == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i164 := range v.Portals {
-				if i164 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.Portals[i164]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyPortals, v.Portals)
 	}
 	if v.DiscoveryCHAPAuth {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"chapAuthDiscovery\":"...)
-		b = strconv.AppendBool(b, bool(v.DiscoveryCHAPAuth))
+		e.keyBool(keyChapAuthDiscovery, bool(v.DiscoveryCHAPAuth))
 	}
 	if v.SessionCHAPAuth {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"chapAuthSession\":"...)
-		b = strconv.AppendBool(b, bool(v.SessionCHAPAuth))
+		e.keyBool(keyChapAuthSession, bool(v.SessionCHAPAuth))
 	}
 	if v.SecretRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"secretRef\":"...)
-		if v.SecretRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1LocalObjectReference(b, v.SecretRef)
-		}
+		e.key(keySecretRef)
+		encCorev1LocalObjectReference(e, v.SecretRef)
 	}
 	if v.InitiatorName != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"initiatorName\":"...)
-		if v.InitiatorName == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.InitiatorName)))
-		}
+		e.keyString(keyInitiatorName, string(*v.InitiatorName))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1GlusterfsVolumeSource encodes a v1.GlusterfsVolumeSource.
-func encCorev1GlusterfsVolumeSource(b []byte, v *corev1.GlusterfsVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"endpoints\":"...)
-	b = appendString(b, string(v.EndpointsName))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"path\":"...)
-	b = appendString(b, string(v.Path))
+func encCorev1GlusterfsVolumeSource(e *encoder, v *corev1.GlusterfsVolumeSource) {
+	start := len(e.b)
+	e.keyString(keyEndpoints, string(v.EndpointsName))
+	e.keyString(keyPath, string(v.Path))
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PersistentVolumeClaimVolumeSource encodes a v1.PersistentVolumeClaimVolumeSource.
-func encCorev1PersistentVolumeClaimVolumeSource(b []byte, v *corev1.PersistentVolumeClaimVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"claimName\":"...)
-	b = appendString(b, string(v.ClaimName))
+func encCorev1PersistentVolumeClaimVolumeSource(e *encoder, v *corev1.PersistentVolumeClaimVolumeSource) {
+	start := len(e.b)
+	e.keyString(keyClaimName, string(v.ClaimName))
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1RBDVolumeSource encodes a v1.RBDVolumeSource.
-func encCorev1RBDVolumeSource(b []byte, v *corev1.RBDVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"monitors\":"...)
-	if v.CephMonitors == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i165 := range v.CephMonitors {
-			if i165 > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, string(v.CephMonitors[i165]))
-		}
-		b = append(b, ']')
-	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"image\":"...)
-	b = appendString(b, string(v.RBDImage))
+func encCorev1RBDVolumeSource(e *encoder, v *corev1.RBDVolumeSource) {
+	start := len(e.b)
+	encKeyStrings(e, keyMonitors, v.CephMonitors)
+	e.keyString(keyImage, string(v.RBDImage))
 	if v.FSType != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fsType\":"...)
-		b = appendString(b, string(v.FSType))
+		e.keyString(keyFsType, string(v.FSType))
 	}
 	if v.RBDPool != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"pool\":"...)
-		b = appendString(b, string(v.RBDPool))
+		e.keyString(keyPool, string(v.RBDPool))
 	}
 	if v.RadosUser != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"user\":"...)
-		b = appendString(b, string(v.RadosUser))
+		e.keyString(keyUser, string(v.RadosUser))
 	}
 	if v.Keyring != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"keyring\":"...)
-		b = appendString(b, string(v.Keyring))
+		e.keyString(keyKeyring, string(v.Keyring))
 	}
 	if v.SecretRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"secretRef\":"...)
-		if v.SecretRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1LocalObjectReference(b, v.SecretRef)
-		}
+		e.key(keySecretRef)
+		encCorev1LocalObjectReference(e, v.SecretRef)
 	}
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1FlexVolumeSource encodes a v1.FlexVolumeSource.
-func encCorev1FlexVolumeSource(b []byte, v *corev1.FlexVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"driver\":"...)
-	b = appendString(b, string(v.Driver))
+func encCorev1FlexVolumeSource(e *encoder, v *corev1.FlexVolumeSource) {
+	start := len(e.b)
+	e.keyString(keyDriver, string(v.Driver))
 	if v.FSType != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fsType\":"...)
-		b = appendString(b, string(v.FSType))
+		e.keyString(keyFsType, string(v.FSType))
 	}
 	if v.SecretRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"secretRef\":"...)
-		if v.SecretRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1LocalObjectReference(b, v.SecretRef)
-		}
+		e.key(keySecretRef)
+		encCorev1LocalObjectReference(e, v.SecretRef)
 	}
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
 	if len(v.Options) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"options\":"...)
-		if v.Options == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki166, k166 := range encSortedKeys(v.Options) {
-				mv166 := v.Options[string(k166)]
-				if ki166 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k166)
-				b = append(b, ':')
-				b = appendString(b, string(mv166))
-			}
-			b = append(b, '}')
-		}
+		encKeyStringMap(e, keyOptions, v.Options)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1CinderVolumeSource encodes a v1.CinderVolumeSource.
-func encCorev1CinderVolumeSource(b []byte, v *corev1.CinderVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"volumeID\":"...)
-	b = appendString(b, string(v.VolumeID))
+func encCorev1CinderVolumeSource(e *encoder, v *corev1.CinderVolumeSource) {
+	start := len(e.b)
+	e.keyString(keyVolumeID, string(v.VolumeID))
 	if v.FSType != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fsType\":"...)
-		b = appendString(b, string(v.FSType))
+		e.keyString(keyFsType, string(v.FSType))
 	}
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
 	if v.SecretRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"secretRef\":"...)
-		if v.SecretRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1LocalObjectReference(b, v.SecretRef)
-		}
+		e.key(keySecretRef)
+		encCorev1LocalObjectReference(e, v.SecretRef)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1CephFSVolumeSource encodes a v1.CephFSVolumeSource.
-func encCorev1CephFSVolumeSource(b []byte, v *corev1.CephFSVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"monitors\":"...)
-	if v.Monitors == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i167 := range v.Monitors {
-			if i167 > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, string(v.Monitors[i167]))
-		}
-		b = append(b, ']')
-	}
+func encCorev1CephFSVolumeSource(e *encoder, v *corev1.CephFSVolumeSource) {
+	start := len(e.b)
+	encKeyStrings(e, keyMonitors, v.Monitors)
 	if v.Path != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"path\":"...)
-		b = appendString(b, string(v.Path))
+		e.keyString(keyPath, string(v.Path))
 	}
 	if v.User != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"user\":"...)
-		b = appendString(b, string(v.User))
+		e.keyString(keyUser, string(v.User))
 	}
 	if v.SecretFile != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"secretFile\":"...)
-		b = appendString(b, string(v.SecretFile))
+		e.keyString(keySecretFile, string(v.SecretFile))
 	}
 	if v.SecretRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"secretRef\":"...)
-		if v.SecretRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1LocalObjectReference(b, v.SecretRef)
-		}
+		e.key(keySecretRef)
+		encCorev1LocalObjectReference(e, v.SecretRef)
 	}
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1DownwardAPIVolumeSource encodes a v1.DownwardAPIVolumeSource.
-func encCorev1DownwardAPIVolumeSource(b []byte, v *corev1.DownwardAPIVolumeSource) []byte {
-	c := byte('{')
+func encCorev1DownwardAPIVolumeSource(e *encoder, v *corev1.DownwardAPIVolumeSource) {
+	start := len(e.b)
 	if len(v.Items) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"items\":"...)
-		if v.Items == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i168 := range v.Items {
-				if i168 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1DownwardAPIVolumeFile(b, &v.Items[i168])
+		e.key(keyItemsList)
+		for i114 := range v.Items {
+			if i114 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1DownwardAPIVolumeFile(e, &v.Items[i114])
 		}
+		e.byte(']')
 	}
 	if v.DefaultMode != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"defaultMode\":"...)
-		if v.DefaultMode == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.DefaultMode)), 10)
-		}
+		e.keyInt(keyDefaultMode, int64(*v.DefaultMode))
 	}
 	if v.DefaultUser != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"defaultUser\":"...)
-		if v.DefaultUser == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.DefaultUser)), 10)
-		}
+		e.keyInt(keyDefaultUser, int64(*v.DefaultUser))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1AzureFileVolumeSource encodes a v1.AzureFileVolumeSource.
-func encCorev1AzureFileVolumeSource(b []byte, v *corev1.AzureFileVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"secretName\":"...)
-	b = appendString(b, string(v.SecretName))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"shareName\":"...)
-	b = appendString(b, string(v.ShareName))
+func encCorev1AzureFileVolumeSource(e *encoder, v *corev1.AzureFileVolumeSource) {
+	start := len(e.b)
+	e.keyString(keySecretName, string(v.SecretName))
+	e.keyString(keyShareName, string(v.ShareName))
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ConfigMapVolumeSource encodes a v1.ConfigMapVolumeSource.
-func encCorev1ConfigMapVolumeSource(b []byte, v *corev1.ConfigMapVolumeSource) []byte {
-	c := byte('{')
+func encCorev1ConfigMapVolumeSource(e *encoder, v *corev1.ConfigMapVolumeSource) {
+	start := len(e.b)
 	if v.LocalObjectReference.Name != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"name\":"...)
-		b = appendString(b, string(v.LocalObjectReference.Name))
+		e.keyString(keyName, string(v.LocalObjectReference.Name))
 	}
 	if len(v.Items) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"items\":"...)
-		if v.Items == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i169 := range v.Items {
-				if i169 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1KeyToPath(b, &v.Items[i169])
+		e.key(keyItemsList)
+		for i115 := range v.Items {
+			if i115 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1KeyToPath(e, &v.Items[i115])
 		}
+		e.byte(']')
 	}
 	if v.DefaultMode != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"defaultMode\":"...)
-		if v.DefaultMode == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.DefaultMode)), 10)
-		}
+		e.keyInt(keyDefaultMode, int64(*v.DefaultMode))
 	}
 	if v.Optional != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"optional\":"...)
-		if v.Optional == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.Optional)))
-		}
+		e.keyBool(keyOptional, bool(*v.Optional))
 	}
 	if v.DefaultUser != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"defaultUser\":"...)
-		if v.DefaultUser == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.DefaultUser)), 10)
-		}
+		e.keyInt(keyDefaultUser, int64(*v.DefaultUser))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ProjectedVolumeSource encodes a v1.ProjectedVolumeSource.
-func encCorev1ProjectedVolumeSource(b []byte, v *corev1.ProjectedVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"sources\":"...)
+func encCorev1ProjectedVolumeSource(e *encoder, v *corev1.ProjectedVolumeSource) {
+	start := len(e.b)
+	e.key(keySources)
 	if v.Sources == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
-		for i170 := range v.Sources {
-			if i170 > 0 {
-				b = append(b, ',')
+		e.byte('[')
+		for i116 := range v.Sources {
+			if i116 > 0 {
+				e.byte(',')
 			}
-			b = encCorev1VolumeProjection(b, &v.Sources[i170])
+			encCorev1VolumeProjection(e, &v.Sources[i116])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
 	if v.DefaultMode != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"defaultMode\":"...)
-		if v.DefaultMode == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.DefaultMode)), 10)
-		}
+		e.keyInt(keyDefaultMode, int64(*v.DefaultMode))
 	}
 	if v.DefaultUser != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"defaultUser\":"...)
-		if v.DefaultUser == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.DefaultUser)), 10)
-		}
+		e.keyInt(keyDefaultUser, int64(*v.DefaultUser))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ScaleIOVolumeSource encodes a v1.ScaleIOVolumeSource.
-func encCorev1ScaleIOVolumeSource(b []byte, v *corev1.ScaleIOVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"gateway\":"...)
-	b = appendString(b, string(v.Gateway))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"system\":"...)
-	b = appendString(b, string(v.System))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"secretRef\":"...)
+func encCorev1ScaleIOVolumeSource(e *encoder, v *corev1.ScaleIOVolumeSource) {
+	start := len(e.b)
+	e.keyString(keyGateway, string(v.Gateway))
+	e.keyString(keySystem, string(v.System))
+	e.key(keySecretRef)
 	if v.SecretRef == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = encCorev1LocalObjectReference(b, v.SecretRef)
+		encCorev1LocalObjectReference(e, v.SecretRef)
 	}
 	if v.SSLEnabled {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"sslEnabled\":"...)
-		b = strconv.AppendBool(b, bool(v.SSLEnabled))
+		e.keyBool(keySslEnabled, bool(v.SSLEnabled))
 	}
 	if v.ProtectionDomain != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"protectionDomain\":"...)
-		b = appendString(b, string(v.ProtectionDomain))
+		e.keyString(keyProtectionDomain, string(v.ProtectionDomain))
 	}
 	if v.StoragePool != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"storagePool\":"...)
-		b = appendString(b, string(v.StoragePool))
+		e.keyString(keyStoragePool, string(v.StoragePool))
 	}
 	if v.StorageMode != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"storageMode\":"...)
-		b = appendString(b, string(v.StorageMode))
+		e.keyString(keyStorageMode, string(v.StorageMode))
 	}
 	if v.VolumeName != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"volumeName\":"...)
-		b = appendString(b, string(v.VolumeName))
+		e.keyString(keyVolumeName, string(v.VolumeName))
 	}
 	if v.FSType != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fsType\":"...)
-		b = appendString(b, string(v.FSType))
+		e.keyString(keyFsType, string(v.FSType))
 	}
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1StorageOSVolumeSource encodes a v1.StorageOSVolumeSource.
-func encCorev1StorageOSVolumeSource(b []byte, v *corev1.StorageOSVolumeSource) []byte {
-	c := byte('{')
+func encCorev1StorageOSVolumeSource(e *encoder, v *corev1.StorageOSVolumeSource) {
+	start := len(e.b)
 	if v.VolumeName != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"volumeName\":"...)
-		b = appendString(b, string(v.VolumeName))
+		e.keyString(keyVolumeName, string(v.VolumeName))
 	}
 	if v.VolumeNamespace != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"volumeNamespace\":"...)
-		b = appendString(b, string(v.VolumeNamespace))
+		e.keyString(keyVolumeNamespace, string(v.VolumeNamespace))
 	}
 	if v.FSType != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fsType\":"...)
-		b = appendString(b, string(v.FSType))
+		e.keyString(keyFsType, string(v.FSType))
 	}
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
 	if v.SecretRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"secretRef\":"...)
-		if v.SecretRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1LocalObjectReference(b, v.SecretRef)
-		}
+		e.key(keySecretRef)
+		encCorev1LocalObjectReference(e, v.SecretRef)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1CSIVolumeSource encodes a v1.CSIVolumeSource.
-func encCorev1CSIVolumeSource(b []byte, v *corev1.CSIVolumeSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"driver\":"...)
-	b = appendString(b, string(v.Driver))
+func encCorev1CSIVolumeSource(e *encoder, v *corev1.CSIVolumeSource) {
+	start := len(e.b)
+	e.keyString(keyDriver, string(v.Driver))
 	if v.ReadOnly != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		if v.ReadOnly == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.ReadOnly)))
-		}
+		e.keyBool(keyReadOnly, bool(*v.ReadOnly))
 	}
 	if v.FSType != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fsType\":"...)
-		if v.FSType == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.FSType)))
-		}
+		e.keyString(keyFsType, string(*v.FSType))
 	}
 	if len(v.VolumeAttributes) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"volumeAttributes\":"...)
-		if v.VolumeAttributes == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki171, k171 := range encSortedKeys(v.VolumeAttributes) {
-				mv171 := v.VolumeAttributes[string(k171)]
-				if ki171 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k171)
-				b = append(b, ':')
-				b = appendString(b, string(mv171))
-			}
-			b = append(b, '}')
-		}
+		encKeyStringMap(e, keyVolumeAttributes, v.VolumeAttributes)
 	}
 	if v.NodePublishSecretRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"nodePublishSecretRef\":"...)
-		if v.NodePublishSecretRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1LocalObjectReference(b, v.NodePublishSecretRef)
-		}
+		e.key(keyNodePublishSecretRef)
+		encCorev1LocalObjectReference(e, v.NodePublishSecretRef)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1EphemeralVolumeSource encodes a v1.EphemeralVolumeSource.
-func encCorev1EphemeralVolumeSource(b []byte, v *corev1.EphemeralVolumeSource) []byte {
-	c := byte('{')
+func encCorev1EphemeralVolumeSource(e *encoder, v *corev1.EphemeralVolumeSource) {
+	start := len(e.b)
 	if v.VolumeClaimTemplate != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"volumeClaimTemplate\":"...)
-		if v.VolumeClaimTemplate == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1PersistentVolumeClaimTemplate(b, v.VolumeClaimTemplate)
-		}
+		e.key(keyVolumeClaimTemplate)
+		encCorev1PersistentVolumeClaimTemplate(e, v.VolumeClaimTemplate)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ImageVolumeSource encodes a v1.ImageVolumeSource.
-func encCorev1ImageVolumeSource(b []byte, v *corev1.ImageVolumeSource) []byte {
-	c := byte('{')
+func encCorev1ImageVolumeSource(e *encoder, v *corev1.ImageVolumeSource) {
+	start := len(e.b)
 	if v.Reference != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"reference\":"...)
-		b = appendString(b, string(v.Reference))
+		e.keyString(keyReference, string(v.Reference))
 	}
 	if v.PullPolicy != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"pullPolicy\":"...)
-		b = appendString(b, string(v.PullPolicy))
+		e.keyString(keyPullPolicy, string(v.PullPolicy))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ContainerPort encodes a v1.ContainerPort.
-func encCorev1ContainerPort(b []byte, v *corev1.ContainerPort) []byte {
-	c := byte('{')
+func encCorev1ContainerPort(e *encoder, v *corev1.ContainerPort) {
+	start := len(e.b)
 	if v.Name != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"name\":"...)
-		b = appendString(b, string(v.Name))
+		e.keyString(keyName, string(v.Name))
 	}
 	if v.HostPort != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"hostPort\":"...)
-		b = strconv.AppendInt(b, int64(v.HostPort), 10)
+		e.keyInt(keyHostPort, int64(v.HostPort))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"containerPort\":"...)
-	b = strconv.AppendInt(b, int64(v.ContainerPort), 10)
+	e.keyInt(keyContainerPort, int64(v.ContainerPort))
 	if v.Protocol != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"protocol\":"...)
-		b = appendString(b, string(v.Protocol))
+		e.keyString(keyProtocol, string(v.Protocol))
 	}
 	if v.HostIP != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"hostIP\":"...)
-		b = appendString(b, string(v.HostIP))
+		e.keyString(keyHostIP, string(v.HostIP))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1EnvFromSource encodes a v1.EnvFromSource.
-func encCorev1EnvFromSource(b []byte, v *corev1.EnvFromSource) []byte {
-	c := byte('{')
+func encCorev1EnvFromSource(e *encoder, v *corev1.EnvFromSource) {
+	start := len(e.b)
 	if v.Prefix != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"prefix\":"...)
-		b = appendString(b, string(v.Prefix))
+		e.keyString(keyPrefix, string(v.Prefix))
 	}
 	if v.ConfigMapRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"configMapRef\":"...)
-		if v.ConfigMapRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ConfigMapEnvSource(b, v.ConfigMapRef)
-		}
+		e.key(keyConfigMapRef)
+		encCorev1ConfigMapEnvSource(e, v.ConfigMapRef)
 	}
 	if v.SecretRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"secretRef\":"...)
-		if v.SecretRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1SecretEnvSource(b, v.SecretRef)
-		}
+		e.key(keySecretRef)
+		encCorev1SecretEnvSource(e, v.SecretRef)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1EnvVar encodes a v1.EnvVar.
-func encCorev1EnvVar(b []byte, v *corev1.EnvVar) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
+func encCorev1EnvVar(e *encoder, v *corev1.EnvVar) {
+	start := len(e.b)
+	e.keyString(keyName, string(v.Name))
 	if v.Value != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"value\":"...)
-		b = appendString(b, string(v.Value))
+		e.keyString(keyValue, string(v.Value))
 	}
 	if v.ValueFrom != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"valueFrom\":"...)
-		if v.ValueFrom == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1EnvVarSource(b, v.ValueFrom)
-		}
+		e.key(keyValueFrom)
+		encCorev1EnvVarSource(e, v.ValueFrom)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ContainerResizePolicy encodes a v1.ContainerResizePolicy.
-func encCorev1ContainerResizePolicy(b []byte, v *corev1.ContainerResizePolicy) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"resourceName\":"...)
-	b = appendString(b, string(v.ResourceName))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"restartPolicy\":"...)
-	b = appendString(b, string(v.RestartPolicy))
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encCorev1ContainerResizePolicy(e *encoder, v *corev1.ContainerResizePolicy) {
+	start := len(e.b)
+	e.keyString(keyResourceName, string(v.ResourceName))
+	e.keyString(keyRestartPolicy, string(v.RestartPolicy))
+	e.close(start)
 }
 
 // encCorev1ContainerRestartRule encodes a v1.ContainerRestartRule.
-func encCorev1ContainerRestartRule(b []byte, v *corev1.ContainerRestartRule) []byte {
-	c := byte('{')
+func encCorev1ContainerRestartRule(e *encoder, v *corev1.ContainerRestartRule) {
+	start := len(e.b)
 	if v.Action != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"action\":"...)
-		b = appendString(b, string(v.Action))
+		e.keyString(keyAction, string(v.Action))
 	}
 	if v.ExitCodes != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"exitCodes\":"...)
-		if v.ExitCodes == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ContainerRestartRuleOnExitCodes(b, v.ExitCodes)
-		}
+		e.key(keyExitCodes)
+		encCorev1ContainerRestartRuleOnExitCodes(e, v.ExitCodes)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1VolumeMount encodes a v1.VolumeMount.
-func encCorev1VolumeMount(b []byte, v *corev1.VolumeMount) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
+func encCorev1VolumeMount(e *encoder, v *corev1.VolumeMount) {
+	start := len(e.b)
+	e.keyString(keyName, string(v.Name))
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
 	if v.RecursiveReadOnly != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"recursiveReadOnly\":"...)
-		if v.RecursiveReadOnly == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.RecursiveReadOnly)))
-		}
+		e.keyString(keyRecursiveReadOnly, string(*v.RecursiveReadOnly))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"mountPath\":"...)
-	b = appendString(b, string(v.MountPath))
+	e.keyString(keyMountPath, string(v.MountPath))
 	if v.SubPath != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"subPath\":"...)
-		b = appendString(b, string(v.SubPath))
+		e.keyString(keySubPath, string(v.SubPath))
 	}
 	if v.MountPropagation != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"mountPropagation\":"...)
-		if v.MountPropagation == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.MountPropagation)))
-		}
+		e.keyString(keyMountPropagation, string(*v.MountPropagation))
 	}
 	if v.SubPathExpr != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"subPathExpr\":"...)
-		b = appendString(b, string(v.SubPathExpr))
+		e.keyString(keySubPathExpr, string(v.SubPathExpr))
 	}
 	if len(v.BindMountOptions) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"bindMountOptions\":"...)
-		if v.BindMountOptions == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i172 := range v.BindMountOptions {
-				if i172 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.BindMountOptions[i172]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyBindMountOptions, v.BindMountOptions)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1VolumeDevice encodes a v1.VolumeDevice.
-func encCorev1VolumeDevice(b []byte, v *corev1.VolumeDevice) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"devicePath\":"...)
-	b = appendString(b, string(v.DevicePath))
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encCorev1VolumeDevice(e *encoder, v *corev1.VolumeDevice) {
+	start := len(e.b)
+	e.keyString(keyName, string(v.Name))
+	e.keyString(keyDevicePath, string(v.DevicePath))
+	e.close(start)
 }
 
 // encCorev1Probe encodes a v1.Probe.
-func encCorev1Probe(b []byte, v *corev1.Probe) []byte {
-	c := byte('{')
+func encCorev1Probe(e *encoder, v *corev1.Probe) {
+	start := len(e.b)
 	if v.ProbeHandler.Exec != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"exec\":"...)
-		if v.ProbeHandler.Exec == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ExecAction(b, v.ProbeHandler.Exec)
-		}
+		e.key(keyExec)
+		encCorev1ExecAction(e, v.ProbeHandler.Exec)
 	}
 	if v.ProbeHandler.HTTPGet != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"httpGet\":"...)
-		if v.ProbeHandler.HTTPGet == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1HTTPGetAction(b, v.ProbeHandler.HTTPGet)
-		}
+		e.key(keyHttpGet)
+		encCorev1HTTPGetAction(e, v.ProbeHandler.HTTPGet)
 	}
 	if v.ProbeHandler.TCPSocket != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"tcpSocket\":"...)
-		if v.ProbeHandler.TCPSocket == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1TCPSocketAction(b, v.ProbeHandler.TCPSocket)
-		}
+		e.key(keyTcpSocket)
+		encCorev1TCPSocketAction(e, v.ProbeHandler.TCPSocket)
 	}
 	if v.ProbeHandler.GRPC != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"grpc\":"...)
-		if v.ProbeHandler.GRPC == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1GRPCAction(b, v.ProbeHandler.GRPC)
-		}
+		e.key(keyGrpc)
+		encCorev1GRPCAction(e, v.ProbeHandler.GRPC)
 	}
 	if v.InitialDelaySeconds != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"initialDelaySeconds\":"...)
-		b = strconv.AppendInt(b, int64(v.InitialDelaySeconds), 10)
+		e.keyInt(keyInitialDelaySeconds, int64(v.InitialDelaySeconds))
 	}
 	if v.TimeoutSeconds != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"timeoutSeconds\":"...)
-		b = strconv.AppendInt(b, int64(v.TimeoutSeconds), 10)
+		e.keyInt(keyTimeoutSeconds, int64(v.TimeoutSeconds))
 	}
 	if v.PeriodSeconds != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"periodSeconds\":"...)
-		b = strconv.AppendInt(b, int64(v.PeriodSeconds), 10)
+		e.keyInt(keyPeriodSeconds, int64(v.PeriodSeconds))
 	}
 	if v.SuccessThreshold != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"successThreshold\":"...)
-		b = strconv.AppendInt(b, int64(v.SuccessThreshold), 10)
+		e.keyInt(keySuccessThreshold, int64(v.SuccessThreshold))
 	}
 	if v.FailureThreshold != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"failureThreshold\":"...)
-		b = strconv.AppendInt(b, int64(v.FailureThreshold), 10)
+		e.keyInt(keyFailureThreshold, int64(v.FailureThreshold))
 	}
 	if v.TerminationGracePeriodSeconds != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"terminationGracePeriodSeconds\":"...)
-		if v.TerminationGracePeriodSeconds == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.TerminationGracePeriodSeconds)), 10)
-		}
+		e.keyInt(keyTerminationGracePeriodSeconds, int64(*v.TerminationGracePeriodSeconds))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1Lifecycle encodes a v1.Lifecycle.
-func encCorev1Lifecycle(b []byte, v *corev1.Lifecycle) []byte {
-	c := byte('{')
+func encCorev1Lifecycle(e *encoder, v *corev1.Lifecycle) {
+	start := len(e.b)
 	if v.PostStart != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"postStart\":"...)
-		if v.PostStart == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1LifecycleHandler(b, v.PostStart)
-		}
+		e.key(keyPostStart)
+		encCorev1LifecycleHandler(e, v.PostStart)
 	}
 	if v.PreStop != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"preStop\":"...)
-		if v.PreStop == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1LifecycleHandler(b, v.PreStop)
-		}
+		e.key(keyPreStop)
+		encCorev1LifecycleHandler(e, v.PreStop)
 	}
 	if v.StopSignal != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"stopSignal\":"...)
-		if v.StopSignal == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.StopSignal)))
-		}
+		e.keyString(keyStopSignal, string(*v.StopSignal))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1SecurityContext encodes a v1.SecurityContext.
-func encCorev1SecurityContext(b []byte, v *corev1.SecurityContext) []byte {
-	c := byte('{')
+func encCorev1SecurityContext(e *encoder, v *corev1.SecurityContext) {
+	start := len(e.b)
 	if v.Capabilities != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"capabilities\":"...)
-		if v.Capabilities == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1Capabilities(b, v.Capabilities)
-		}
+		e.key(keyCapabilities)
+		encCorev1Capabilities(e, v.Capabilities)
 	}
 	if v.Privileged != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"privileged\":"...)
-		if v.Privileged == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.Privileged)))
-		}
+		e.keyBool(keyPrivileged, bool(*v.Privileged))
 	}
 	if v.SELinuxOptions != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"seLinuxOptions\":"...)
-		if v.SELinuxOptions == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1SELinuxOptions(b, v.SELinuxOptions)
-		}
+		e.key(keySeLinuxOptions)
+		encCorev1SELinuxOptions(e, v.SELinuxOptions)
 	}
 	if v.WindowsOptions != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"windowsOptions\":"...)
-		if v.WindowsOptions == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1WindowsSecurityContextOptions(b, v.WindowsOptions)
-		}
+		e.key(keyWindowsOptions)
+		encCorev1WindowsSecurityContextOptions(e, v.WindowsOptions)
 	}
 	if v.RunAsUser != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"runAsUser\":"...)
-		if v.RunAsUser == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.RunAsUser)), 10)
-		}
+		e.keyInt(keyRunAsUser, int64(*v.RunAsUser))
 	}
 	if v.RunAsGroup != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"runAsGroup\":"...)
-		if v.RunAsGroup == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.RunAsGroup)), 10)
-		}
+		e.keyInt(keyRunAsGroup, int64(*v.RunAsGroup))
 	}
 	if v.RunAsNonRoot != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"runAsNonRoot\":"...)
-		if v.RunAsNonRoot == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.RunAsNonRoot)))
-		}
+		e.keyBool(keyRunAsNonRoot, bool(*v.RunAsNonRoot))
 	}
 	if v.ReadOnlyRootFilesystem != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnlyRootFilesystem\":"...)
-		if v.ReadOnlyRootFilesystem == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.ReadOnlyRootFilesystem)))
-		}
+		e.keyBool(keyReadOnlyRootFilesystem, bool(*v.ReadOnlyRootFilesystem))
 	}
 	if v.AllowPrivilegeEscalation != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"allowPrivilegeEscalation\":"...)
-		if v.AllowPrivilegeEscalation == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.AllowPrivilegeEscalation)))
-		}
+		e.keyBool(keyAllowPrivilegeEscalation, bool(*v.AllowPrivilegeEscalation))
 	}
 	if v.ProcMount != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"procMount\":"...)
-		if v.ProcMount == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.ProcMount)))
-		}
+		e.keyString(keyProcMount, string(*v.ProcMount))
 	}
 	if v.SeccompProfile != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"seccompProfile\":"...)
-		if v.SeccompProfile == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1SeccompProfile(b, v.SeccompProfile)
-		}
+		e.key(keySeccompProfile)
+		encCorev1SeccompProfile(e, v.SeccompProfile)
 	}
 	if v.AppArmorProfile != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"appArmorProfile\":"...)
-		if v.AppArmorProfile == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1AppArmorProfile(b, v.AppArmorProfile)
-		}
+		e.key(keyAppArmorProfile)
+		encCorev1AppArmorProfile(e, v.AppArmorProfile)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1SELinuxOptions encodes a v1.SELinuxOptions.
-func encCorev1SELinuxOptions(b []byte, v *corev1.SELinuxOptions) []byte {
-	c := byte('{')
+func encCorev1SELinuxOptions(e *encoder, v *corev1.SELinuxOptions) {
+	start := len(e.b)
 	if v.User != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"user\":"...)
-		b = appendString(b, string(v.User))
+		e.keyString(keyUser, string(v.User))
 	}
 	if v.Role != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"role\":"...)
-		b = appendString(b, string(v.Role))
+		e.keyString(keyRole, string(v.Role))
 	}
 	if v.Type != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"type\":"...)
-		b = appendString(b, string(v.Type))
+		e.keyString(keyType, string(v.Type))
 	}
 	if v.Level != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"level\":"...)
-		b = appendString(b, string(v.Level))
+		e.keyString(keyLevel, string(v.Level))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1WindowsSecurityContextOptions encodes a v1.WindowsSecurityContextOptions.
-func encCorev1WindowsSecurityContextOptions(b []byte, v *corev1.WindowsSecurityContextOptions) []byte {
-	c := byte('{')
+func encCorev1WindowsSecurityContextOptions(e *encoder, v *corev1.WindowsSecurityContextOptions) {
+	start := len(e.b)
 	if v.GMSACredentialSpecName != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"gmsaCredentialSpecName\":"...)
-		if v.GMSACredentialSpecName == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.GMSACredentialSpecName)))
-		}
+		e.keyString(keyGmsaCredentialSpecName, string(*v.GMSACredentialSpecName))
 	}
 	if v.GMSACredentialSpec != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"gmsaCredentialSpec\":"...)
-		if v.GMSACredentialSpec == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.GMSACredentialSpec)))
-		}
+		e.keyString(keyGmsaCredentialSpec, string(*v.GMSACredentialSpec))
 	}
 	if v.RunAsUserName != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"runAsUserName\":"...)
-		if v.RunAsUserName == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.RunAsUserName)))
-		}
+		e.keyString(keyRunAsUserName, string(*v.RunAsUserName))
 	}
 	if v.HostProcess != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"hostProcess\":"...)
-		if v.HostProcess == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.HostProcess)))
-		}
+		e.keyBool(keyHostProcess, bool(*v.HostProcess))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1Sysctl encodes a v1.Sysctl.
-func encCorev1Sysctl(b []byte, v *corev1.Sysctl) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"value\":"...)
-	b = appendString(b, string(v.Value))
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encCorev1Sysctl(e *encoder, v *corev1.Sysctl) {
+	start := len(e.b)
+	e.keyString(keyName, string(v.Name))
+	e.keyString(keyValue, string(v.Value))
+	e.close(start)
 }
 
 // encCorev1SeccompProfile encodes a v1.SeccompProfile.
-func encCorev1SeccompProfile(b []byte, v *corev1.SeccompProfile) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"type\":"...)
-	b = appendString(b, string(v.Type))
+func encCorev1SeccompProfile(e *encoder, v *corev1.SeccompProfile) {
+	start := len(e.b)
+	e.keyString(keyType, string(v.Type))
 	if v.LocalhostProfile != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"localhostProfile\":"...)
-		if v.LocalhostProfile == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.LocalhostProfile)))
-		}
+		e.keyString(keyLocalhostProfile, string(*v.LocalhostProfile))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1AppArmorProfile encodes a v1.AppArmorProfile.
-func encCorev1AppArmorProfile(b []byte, v *corev1.AppArmorProfile) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"type\":"...)
-	b = appendString(b, string(v.Type))
+func encCorev1AppArmorProfile(e *encoder, v *corev1.AppArmorProfile) {
+	start := len(e.b)
+	e.keyString(keyType, string(v.Type))
 	if v.LocalhostProfile != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"localhostProfile\":"...)
-		if v.LocalhostProfile == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.LocalhostProfile)))
-		}
+		e.keyString(keyLocalhostProfile, string(*v.LocalhostProfile))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1NodeAffinity encodes a v1.NodeAffinity.
-func encCorev1NodeAffinity(b []byte, v *corev1.NodeAffinity) []byte {
-	c := byte('{')
+func encCorev1NodeAffinity(e *encoder, v *corev1.NodeAffinity) {
+	start := len(e.b)
 	if v.RequiredDuringSchedulingIgnoredDuringExecution != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"requiredDuringSchedulingIgnoredDuringExecution\":"...)
-		if v.RequiredDuringSchedulingIgnoredDuringExecution == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1NodeSelector(b, v.RequiredDuringSchedulingIgnoredDuringExecution)
-		}
+		e.key(keyRequiredDuringSchedulingIgnoredDuringExecution)
+		encCorev1NodeSelector(e, v.RequiredDuringSchedulingIgnoredDuringExecution)
 	}
 	if len(v.PreferredDuringSchedulingIgnoredDuringExecution) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"preferredDuringSchedulingIgnoredDuringExecution\":"...)
-		if v.PreferredDuringSchedulingIgnoredDuringExecution == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i173 := range v.PreferredDuringSchedulingIgnoredDuringExecution {
-				if i173 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1PreferredSchedulingTerm(b, &v.PreferredDuringSchedulingIgnoredDuringExecution[i173])
+		e.key(keyPreferredDuringSchedulingIgnoredDuringExecutionList)
+		for i117 := range v.PreferredDuringSchedulingIgnoredDuringExecution {
+			if i117 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1PreferredSchedulingTerm(e, &v.PreferredDuringSchedulingIgnoredDuringExecution[i117])
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PodAffinity encodes a v1.PodAffinity.
-func encCorev1PodAffinity(b []byte, v *corev1.PodAffinity) []byte {
-	c := byte('{')
+func encCorev1PodAffinity(e *encoder, v *corev1.PodAffinity) {
+	start := len(e.b)
 	if len(v.RequiredDuringSchedulingIgnoredDuringExecution) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"requiredDuringSchedulingIgnoredDuringExecution\":"...)
-		if v.RequiredDuringSchedulingIgnoredDuringExecution == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i174 := range v.RequiredDuringSchedulingIgnoredDuringExecution {
-				if i174 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1PodAffinityTerm(b, &v.RequiredDuringSchedulingIgnoredDuringExecution[i174])
+		e.key(keyRequiredDuringSchedulingIgnoredDuringExecutionList)
+		for i118 := range v.RequiredDuringSchedulingIgnoredDuringExecution {
+			if i118 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1PodAffinityTerm(e, &v.RequiredDuringSchedulingIgnoredDuringExecution[i118])
 		}
+		e.byte(']')
 	}
 	if len(v.PreferredDuringSchedulingIgnoredDuringExecution) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"preferredDuringSchedulingIgnoredDuringExecution\":"...)
-		if v.PreferredDuringSchedulingIgnoredDuringExecution == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i175 := range v.PreferredDuringSchedulingIgnoredDuringExecution {
-				if i175 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1WeightedPodAffinityTerm(b, &v.PreferredDuringSchedulingIgnoredDuringExecution[i175])
+		e.key(keyPreferredDuringSchedulingIgnoredDuringExecutionList)
+		for i119 := range v.PreferredDuringSchedulingIgnoredDuringExecution {
+			if i119 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1WeightedPodAffinityTerm(e, &v.PreferredDuringSchedulingIgnoredDuringExecution[i119])
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PodAntiAffinity encodes a v1.PodAntiAffinity.
-func encCorev1PodAntiAffinity(b []byte, v *corev1.PodAntiAffinity) []byte {
-	c := byte('{')
+func encCorev1PodAntiAffinity(e *encoder, v *corev1.PodAntiAffinity) {
+	start := len(e.b)
 	if len(v.RequiredDuringSchedulingIgnoredDuringExecution) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"requiredDuringSchedulingIgnoredDuringExecution\":"...)
-		if v.RequiredDuringSchedulingIgnoredDuringExecution == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i176 := range v.RequiredDuringSchedulingIgnoredDuringExecution {
-				if i176 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1PodAffinityTerm(b, &v.RequiredDuringSchedulingIgnoredDuringExecution[i176])
+		e.key(keyRequiredDuringSchedulingIgnoredDuringExecutionList)
+		for i120 := range v.RequiredDuringSchedulingIgnoredDuringExecution {
+			if i120 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1PodAffinityTerm(e, &v.RequiredDuringSchedulingIgnoredDuringExecution[i120])
 		}
+		e.byte(']')
 	}
 	if len(v.PreferredDuringSchedulingIgnoredDuringExecution) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"preferredDuringSchedulingIgnoredDuringExecution\":"...)
-		if v.PreferredDuringSchedulingIgnoredDuringExecution == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i177 := range v.PreferredDuringSchedulingIgnoredDuringExecution {
-				if i177 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1WeightedPodAffinityTerm(b, &v.PreferredDuringSchedulingIgnoredDuringExecution[i177])
+		e.key(keyPreferredDuringSchedulingIgnoredDuringExecutionList)
+		for i121 := range v.PreferredDuringSchedulingIgnoredDuringExecution {
+			if i121 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1WeightedPodAffinityTerm(e, &v.PreferredDuringSchedulingIgnoredDuringExecution[i121])
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PodDNSConfigOption encodes a v1.PodDNSConfigOption.
-func encCorev1PodDNSConfigOption(b []byte, v *corev1.PodDNSConfigOption) []byte {
-	c := byte('{')
+func encCorev1PodDNSConfigOption(e *encoder, v *corev1.PodDNSConfigOption) {
+	start := len(e.b)
 	if v.Name != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"name\":"...)
-		b = appendString(b, string(v.Name))
+		e.keyString(keyName, string(v.Name))
 	}
 	if v.Value != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"value\":"...)
-		if v.Value == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.Value)))
-		}
+		e.keyString(keyValue, string(*v.Value))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ResourceClaim encodes a v1.ResourceClaim.
-func encCorev1ResourceClaim(b []byte, v *corev1.ResourceClaim) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
+func encCorev1ResourceClaim(e *encoder, v *corev1.ResourceClaim) {
+	start := len(e.b)
+	e.keyString(keyName, string(v.Name))
 	if v.Request != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"request\":"...)
-		b = appendString(b, string(v.Request))
+		e.keyString(keyRequest, string(v.Request))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ContainerState encodes a v1.ContainerState.
-func encCorev1ContainerState(b []byte, v *corev1.ContainerState) []byte {
-	c := byte('{')
+func encCorev1ContainerState(e *encoder, v *corev1.ContainerState) {
+	start := len(e.b)
 	if v.Waiting != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"waiting\":"...)
-		if v.Waiting == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ContainerStateWaiting(b, v.Waiting)
-		}
+		e.key(keyWaiting)
+		encCorev1ContainerStateWaiting(e, v.Waiting)
 	}
 	if v.Running != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"running\":"...)
-		if v.Running == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ContainerStateRunning(b, v.Running)
-		}
+		e.key(keyRunning)
+		encCorev1ContainerStateRunning(e, v.Running)
 	}
 	if v.Terminated != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"terminated\":"...)
-		if v.Terminated == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ContainerStateTerminated(b, v.Terminated)
-		}
+		e.key(keyTerminated)
+		encCorev1ContainerStateTerminated(e, v.Terminated)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1VolumeMountStatus encodes a v1.VolumeMountStatus.
-func encCorev1VolumeMountStatus(b []byte, v *corev1.VolumeMountStatus) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"mountPath\":"...)
-	b = appendString(b, string(v.MountPath))
+func encCorev1VolumeMountStatus(e *encoder, v *corev1.VolumeMountStatus) {
+	start := len(e.b)
+	e.keyString(keyName, string(v.Name))
+	e.keyString(keyMountPath, string(v.MountPath))
 	if v.ReadOnly {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"readOnly\":"...)
-		b = strconv.AppendBool(b, bool(v.ReadOnly))
+		e.keyBool(keyReadOnly, bool(v.ReadOnly))
 	}
 	if v.RecursiveReadOnly != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"recursiveReadOnly\":"...)
-		if v.RecursiveReadOnly == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.RecursiveReadOnly)))
-		}
+		e.keyString(keyRecursiveReadOnly, string(*v.RecursiveReadOnly))
 	}
 	if v.VolumeStatus != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"volumeStatus\":"...)
-		if v.VolumeStatus == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1VolumeStatus(b, v.VolumeStatus)
-		}
+		e.key(keyVolumeStatus)
+		encCorev1VolumeStatus(e, v.VolumeStatus)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ContainerUser encodes a v1.ContainerUser.
-func encCorev1ContainerUser(b []byte, v *corev1.ContainerUser) []byte {
-	c := byte('{')
+func encCorev1ContainerUser(e *encoder, v *corev1.ContainerUser) {
+	start := len(e.b)
 	if v.Linux != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"linux\":"...)
-		if v.Linux == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1LinuxContainerUser(b, v.Linux)
-		}
+		e.key(keyLinux)
+		encCorev1LinuxContainerUser(e, v.Linux)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ResourceStatus encodes a v1.ResourceStatus.
-func encCorev1ResourceStatus(b []byte, v *corev1.ResourceStatus) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
+func encCorev1ResourceStatus(e *encoder, v *corev1.ResourceStatus) {
+	start := len(e.b)
+	e.keyString(keyName, string(v.Name))
 	if len(v.Resources) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"resources\":"...)
-		if v.Resources == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i178 := range v.Resources {
-				if i178 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1ResourceHealth(b, &v.Resources[i178])
+		e.key(keyResourcesList)
+		for i122 := range v.Resources {
+			if i122 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1ResourceHealth(e, &v.Resources[i122])
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ContainerExtendedResourceRequest encodes a v1.ContainerExtendedResourceRequest.
-func encCorev1ContainerExtendedResourceRequest(b []byte, v *corev1.ContainerExtendedResourceRequest) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"containerName\":"...)
-	b = appendString(b, string(v.ContainerName))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"resourceName\":"...)
-	b = appendString(b, string(v.ResourceName))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"requestName\":"...)
-	b = appendString(b, string(v.RequestName))
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encCorev1ContainerExtendedResourceRequest(e *encoder, v *corev1.ContainerExtendedResourceRequest) {
+	start := len(e.b)
+	e.keyString(keyContainerName, string(v.ContainerName))
+	e.keyString(keyResourceName, string(v.ResourceName))
+	e.keyString(keyRequestName, string(v.RequestName))
+	e.close(start)
 }
 
 // encCorev1NodeAllocatableMappedResources encodes a v1.NodeAllocatableMappedResources.
-func encCorev1NodeAllocatableMappedResources(b []byte, v *corev1.NodeAllocatableMappedResources) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"quantity\":"...)
+func encCorev1NodeAllocatableMappedResources(e *encoder, v *corev1.NodeAllocatableMappedResources) {
+	start := len(e.b)
+	e.keyString(keyName, string(v.Name))
+	e.key(keyQuantity)
 	if v.Quantity == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = appendQuantity(b, &(*v.Quantity))
+		e.quantity(v.Quantity)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1NodeAllocatableOverheadResources encodes a v1.NodeAllocatableOverheadResources.
-func encCorev1NodeAllocatableOverheadResources(b []byte, v *corev1.NodeAllocatableOverheadResources) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
+func encCorev1NodeAllocatableOverheadResources(e *encoder, v *corev1.NodeAllocatableOverheadResources) {
+	start := len(e.b)
+	e.keyString(keyName, string(v.Name))
 	if v.PerPod != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"perPod\":"...)
-		if v.PerPod == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendQuantity(b, &(*v.PerPod))
-		}
+		e.keyQuantity(keyPerPod, v.PerPod)
 	}
 	if v.PerContainer != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"perContainer\":"...)
-		if v.PerContainer == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendQuantity(b, &(*v.PerContainer))
-		}
+		e.keyQuantity(keyPerContainer, v.PerContainer)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1VolumeHealthCondition encodes a v1.VolumeHealthCondition.
-func encCorev1VolumeHealthCondition(b []byte, v *corev1.VolumeHealthCondition) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"status\":"...)
-	b = appendString(b, string(v.Status))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"reason\":"...)
-	b = appendString(b, string(v.Reason))
+func encCorev1VolumeHealthCondition(e *encoder, v *corev1.VolumeHealthCondition) {
+	start := len(e.b)
+	e.keyString(keyStatus, string(v.Status))
+	e.keyString(keyReason, string(v.Reason))
 	if v.Message != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"message\":"...)
-		b = appendString(b, string(v.Message))
+		e.keyString(keyMessage, string(v.Message))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ConfigMapNodeConfigSource encodes a v1.ConfigMapNodeConfigSource.
-func encCorev1ConfigMapNodeConfigSource(b []byte, v *corev1.ConfigMapNodeConfigSource) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"namespace\":"...)
-	b = appendString(b, string(v.Namespace))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
+func encCorev1ConfigMapNodeConfigSource(e *encoder, v *corev1.ConfigMapNodeConfigSource) {
+	start := len(e.b)
+	e.keyString(keyNamespace, string(v.Namespace))
+	e.keyString(keyName, string(v.Name))
 	if v.UID != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"uid\":"...)
-		b = appendString(b, string(v.UID))
+		e.keyString(keyUid, string(v.UID))
 	}
 	if v.ResourceVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"resourceVersion\":"...)
-		b = appendString(b, string(v.ResourceVersion))
+		e.keyString(keyResourceVersion, string(v.ResourceVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"kubeletConfigKey\":"...)
-	b = appendString(b, string(v.KubeletConfigKey))
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.keyString(keyKubeletConfigKey, string(v.KubeletConfigKey))
+	e.close(start)
 }
 
 // encCorev1DaemonEndpoint encodes a v1.DaemonEndpoint.
-func encCorev1DaemonEndpoint(b []byte, v *corev1.DaemonEndpoint) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"Port\":"...)
-	b = strconv.AppendInt(b, int64(v.Port), 10)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encCorev1DaemonEndpoint(e *encoder, v *corev1.DaemonEndpoint) {
+	start := len(e.b)
+	e.keyInt(keyPort2, int64(v.Port))
+	e.close(start)
 }
 
 // encCorev1NodeSwapStatus encodes a v1.NodeSwapStatus.
-func encCorev1NodeSwapStatus(b []byte, v *corev1.NodeSwapStatus) []byte {
-	c := byte('{')
+func encCorev1NodeSwapStatus(e *encoder, v *corev1.NodeSwapStatus) {
+	start := len(e.b)
 	if v.Capacity != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"capacity\":"...)
-		if v.Capacity == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.Capacity)), 10)
-		}
+		e.keyInt(keyCapacity, int64(*v.Capacity))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1NodeRuntimeHandlerFeatures encodes a v1.NodeRuntimeHandlerFeatures.
-func encCorev1NodeRuntimeHandlerFeatures(b []byte, v *corev1.NodeRuntimeHandlerFeatures) []byte {
-	c := byte('{')
+func encCorev1NodeRuntimeHandlerFeatures(e *encoder, v *corev1.NodeRuntimeHandlerFeatures) {
+	start := len(e.b)
 	if v.RecursiveReadOnlyMounts != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"recursiveReadOnlyMounts\":"...)
-		if v.RecursiveReadOnlyMounts == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.RecursiveReadOnlyMounts)))
-		}
+		e.keyBool(keyRecursiveReadOnlyMounts, bool(*v.RecursiveReadOnlyMounts))
 	}
 	if v.UserNamespaces != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"userNamespaces\":"...)
-		if v.UserNamespaces == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.UserNamespaces)))
-		}
+		e.keyBool(keyUserNamespaces, bool(*v.UserNamespaces))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ClientIPConfig encodes a v1.ClientIPConfig.
-func encCorev1ClientIPConfig(b []byte, v *corev1.ClientIPConfig) []byte {
-	c := byte('{')
+func encCorev1ClientIPConfig(e *encoder, v *corev1.ClientIPConfig) {
+	start := len(e.b)
 	if v.TimeoutSeconds != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"timeoutSeconds\":"...)
-		if v.TimeoutSeconds == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.TimeoutSeconds)), 10)
-		}
+		e.keyInt(keyTimeoutSeconds, int64(*v.TimeoutSeconds))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1LoadBalancerIngress encodes a v1.LoadBalancerIngress.
-func encCorev1LoadBalancerIngress(b []byte, v *corev1.LoadBalancerIngress) []byte {
-	c := byte('{')
+func encCorev1LoadBalancerIngress(e *encoder, v *corev1.LoadBalancerIngress) {
+	start := len(e.b)
 	if v.IP != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"ip\":"...)
-		b = appendString(b, string(v.IP))
+		e.keyString(keyIp, string(v.IP))
 	}
 	if v.Hostname != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"hostname\":"...)
-		b = appendString(b, string(v.Hostname))
+		e.keyString(keyHostname, string(v.Hostname))
 	}
 	if v.IPMode != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"ipMode\":"...)
-		if v.IPMode == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.IPMode)))
-		}
+		e.keyString(keyIpMode, string(*v.IPMode))
 	}
 	if len(v.Ports) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"ports\":"...)
-		if v.Ports == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i179 := range v.Ports {
-				if i179 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1PortStatus(b, &v.Ports[i179])
+		e.key(keyPortsList)
+		for i123 := range v.Ports {
+			if i123 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1PortStatus(e, &v.Ports[i123])
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encMetav1LabelSelectorRequirement encodes a v1.LabelSelectorRequirement.
-func encMetav1LabelSelectorRequirement(b []byte, v *metav1.LabelSelectorRequirement) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"key\":"...)
-	b = appendString(b, string(v.Key))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"operator\":"...)
-	b = appendString(b, string(v.Operator))
+func encMetav1LabelSelectorRequirement(e *encoder, v *metav1.LabelSelectorRequirement) {
+	start := len(e.b)
+	e.keyString(keyKey, string(v.Key))
+	e.keyString(keyOperator, string(v.Operator))
 	if len(v.Values) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"values\":"...)
-		if v.Values == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i180 := range v.Values {
-				if i180 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.Values[i180]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyValues, v.Values)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1SecretReference encodes a v1.SecretReference.
-func encCorev1SecretReference(b []byte, v *corev1.SecretReference) []byte {
-	c := byte('{')
+func encCorev1SecretReference(e *encoder, v *corev1.SecretReference) {
+	start := len(e.b)
 	if v.Name != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"name\":"...)
-		b = appendString(b, string(v.Name))
+		e.keyString(keyName, string(v.Name))
 	}
 	if v.Namespace != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"namespace\":"...)
-		b = appendString(b, string(v.Namespace))
+		e.keyString(keyNamespace, string(v.Namespace))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1NodeSelector encodes a v1.NodeSelector.
-func encCorev1NodeSelector(b []byte, v *corev1.NodeSelector) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"nodeSelectorTerms\":"...)
+func encCorev1NodeSelector(e *encoder, v *corev1.NodeSelector) {
+	start := len(e.b)
+	e.key(keyNodeSelectorTerms)
 	if v.NodeSelectorTerms == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = append(b, '[')
-		for i181 := range v.NodeSelectorTerms {
-			if i181 > 0 {
-				b = append(b, ',')
+		e.byte('[')
+		for i124 := range v.NodeSelectorTerms {
+			if i124 > 0 {
+				e.byte(',')
 			}
-			b = encCorev1NodeSelectorTerm(b, &v.NodeSelectorTerms[i181])
+			encCorev1NodeSelectorTerm(e, &v.NodeSelectorTerms[i124])
 		}
-		b = append(b, ']')
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encAppsv1RollingUpdateDeployment encodes a v1.RollingUpdateDeployment.
-func encAppsv1RollingUpdateDeployment(b []byte, v *appsv1.RollingUpdateDeployment) []byte {
-	c := byte('{')
+func encAppsv1RollingUpdateDeployment(e *encoder, v *appsv1.RollingUpdateDeployment) {
+	start := len(e.b)
 	if v.MaxUnavailable != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"maxUnavailable\":"...)
-		if v.MaxUnavailable == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendIntOrString(b, &(*v.MaxUnavailable))
-		}
+		e.keyIntOrString(keyMaxUnavailable, v.MaxUnavailable)
 	}
 	if v.MaxSurge != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"maxSurge\":"...)
-		if v.MaxSurge == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendIntOrString(b, &(*v.MaxSurge))
-		}
+		e.keyIntOrString(keyMaxSurge, v.MaxSurge)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encDiscoveryv1ForZone encodes a v1.ForZone.
-func encDiscoveryv1ForZone(b []byte, v *discoveryv1.ForZone) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encDiscoveryv1ForZone(e *encoder, v *discoveryv1.ForZone) {
+	start := len(e.b)
+	e.keyString(keyName, string(v.Name))
+	e.close(start)
 }
 
 // encDiscoveryv1ForNode encodes a v1.ForNode.
-func encDiscoveryv1ForNode(b []byte, v *discoveryv1.ForNode) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encDiscoveryv1ForNode(e *encoder, v *discoveryv1.ForNode) {
+	start := len(e.b)
+	e.keyString(keyName, string(v.Name))
+	e.close(start)
 }
 
 // encAuthorizationv1FieldSelectorAttributes encodes a v1.FieldSelectorAttributes.
-func encAuthorizationv1FieldSelectorAttributes(b []byte, v *authorizationv1.FieldSelectorAttributes) []byte {
-	c := byte('{')
+func encAuthorizationv1FieldSelectorAttributes(e *encoder, v *authorizationv1.FieldSelectorAttributes) {
+	start := len(e.b)
 	if v.RawSelector != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"rawSelector\":"...)
-		b = appendString(b, string(v.RawSelector))
+		e.keyString(keyRawSelector, string(v.RawSelector))
 	}
 	if len(v.Requirements) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"requirements\":"...)
-		if v.Requirements == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i182 := range v.Requirements {
-				if i182 > 0 {
-					b = append(b, ',')
-				}
-				b = encMetav1FieldSelectorRequirement(b, &v.Requirements[i182])
+		e.key(keyRequirementsList)
+		for i125 := range v.Requirements {
+			if i125 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encMetav1FieldSelectorRequirement(e, &v.Requirements[i125])
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encAuthorizationv1LabelSelectorAttributes encodes a v1.LabelSelectorAttributes.
-func encAuthorizationv1LabelSelectorAttributes(b []byte, v *authorizationv1.LabelSelectorAttributes) []byte {
-	c := byte('{')
+func encAuthorizationv1LabelSelectorAttributes(e *encoder, v *authorizationv1.LabelSelectorAttributes) {
+	start := len(e.b)
 	if v.RawSelector != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"rawSelector\":"...)
-		b = appendString(b, string(v.RawSelector))
+		e.keyString(keyRawSelector, string(v.RawSelector))
 	}
 	if len(v.Requirements) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"requirements\":"...)
-		if v.Requirements == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i183 := range v.Requirements {
-				if i183 > 0 {
-					b = append(b, ',')
-				}
-				b = encMetav1LabelSelectorRequirement(b, &v.Requirements[i183])
+		e.key(keyRequirementsList)
+		for i126 := range v.Requirements {
+			if i126 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encMetav1LabelSelectorRequirement(e, &v.Requirements[i126])
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1KeyToPath encodes a v1.KeyToPath.
-func encCorev1KeyToPath(b []byte, v *corev1.KeyToPath) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"key\":"...)
-	b = appendString(b, string(v.Key))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"path\":"...)
-	b = appendString(b, string(v.Path))
+func encCorev1KeyToPath(e *encoder, v *corev1.KeyToPath) {
+	start := len(e.b)
+	e.keyString(keyKey, string(v.Key))
+	e.keyString(keyPath, string(v.Path))
 	if v.Mode != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"mode\":"...)
-		if v.Mode == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.Mode)), 10)
-		}
+		e.keyInt(keyMode, int64(*v.Mode))
 	}
 	if v.User != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"user\":"...)
-		if v.User == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.User)), 10)
-		}
+		e.keyInt(keyUser, int64(*v.User))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1DownwardAPIVolumeFile encodes a v1.DownwardAPIVolumeFile.
-func encCorev1DownwardAPIVolumeFile(b []byte, v *corev1.DownwardAPIVolumeFile) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"path\":"...)
-	b = appendString(b, string(v.Path))
+func encCorev1DownwardAPIVolumeFile(e *encoder, v *corev1.DownwardAPIVolumeFile) {
+	start := len(e.b)
+	e.keyString(keyPath, string(v.Path))
 	if v.FieldRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fieldRef\":"...)
-		if v.FieldRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ObjectFieldSelector(b, v.FieldRef)
-		}
+		e.key(keyFieldRef)
+		encCorev1ObjectFieldSelector(e, v.FieldRef)
 	}
 	if v.ResourceFieldRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"resourceFieldRef\":"...)
-		if v.ResourceFieldRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ResourceFieldSelector(b, v.ResourceFieldRef)
-		}
+		e.key(keyResourceFieldRef)
+		encCorev1ResourceFieldSelector(e, v.ResourceFieldRef)
 	}
 	if v.Mode != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"mode\":"...)
-		if v.Mode == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.Mode)), 10)
-		}
+		e.keyInt(keyMode, int64(*v.Mode))
 	}
 	if v.User != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"user\":"...)
-		if v.User == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.User)), 10)
-		}
+		e.keyInt(keyUser, int64(*v.User))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1VolumeProjection encodes a v1.VolumeProjection.
-func encCorev1VolumeProjection(b []byte, v *corev1.VolumeProjection) []byte {
-	c := byte('{')
+func encCorev1VolumeProjection(e *encoder, v *corev1.VolumeProjection) {
+	start := len(e.b)
 	if v.Secret != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"secret\":"...)
-		if v.Secret == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1SecretProjection(b, v.Secret)
-		}
+		e.key(keySecret)
+		encCorev1SecretProjection(e, v.Secret)
 	}
 	if v.DownwardAPI != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"downwardAPI\":"...)
-		if v.DownwardAPI == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1DownwardAPIProjection(b, v.DownwardAPI)
-		}
+		e.key(keyDownwardAPI)
+		encCorev1DownwardAPIProjection(e, v.DownwardAPI)
 	}
 	if v.ConfigMap != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"configMap\":"...)
-		if v.ConfigMap == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ConfigMapProjection(b, v.ConfigMap)
-		}
+		e.key(keyConfigMap)
+		encCorev1ConfigMapProjection(e, v.ConfigMap)
 	}
 	if v.ServiceAccountToken != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"serviceAccountToken\":"...)
-		if v.ServiceAccountToken == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ServiceAccountTokenProjection(b, v.ServiceAccountToken)
-		}
+		e.key(keyServiceAccountToken)
+		encCorev1ServiceAccountTokenProjection(e, v.ServiceAccountToken)
 	}
 	if v.ClusterTrustBundle != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"clusterTrustBundle\":"...)
-		if v.ClusterTrustBundle == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ClusterTrustBundleProjection(b, v.ClusterTrustBundle)
-		}
+		e.key(keyClusterTrustBundle)
+		encCorev1ClusterTrustBundleProjection(e, v.ClusterTrustBundle)
 	}
 	if v.PodCertificate != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"podCertificate\":"...)
-		if v.PodCertificate == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1PodCertificateProjection(b, v.PodCertificate)
-		}
+		e.key(keyPodCertificate)
+		encCorev1PodCertificateProjection(e, v.PodCertificate)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PersistentVolumeClaimTemplate encodes a v1.PersistentVolumeClaimTemplate.
-func encCorev1PersistentVolumeClaimTemplate(b []byte, v *corev1.PersistentVolumeClaimTemplate) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"metadata\":"...)
-	b = encMetav1ObjectMeta(b, &v.ObjectMeta)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"spec\":"...)
-	b = encCorev1PersistentVolumeClaimSpec(b, &v.Spec)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encCorev1PersistentVolumeClaimTemplate(e *encoder, v *corev1.PersistentVolumeClaimTemplate) {
+	start := len(e.b)
+	e.key(keyMetadata)
+	encMetav1ObjectMeta(e, &v.ObjectMeta)
+	e.key(keySpec)
+	encCorev1PersistentVolumeClaimSpec(e, &v.Spec)
+	e.close(start)
 }
 
 // encCorev1ConfigMapEnvSource encodes a v1.ConfigMapEnvSource.
-func encCorev1ConfigMapEnvSource(b []byte, v *corev1.ConfigMapEnvSource) []byte {
-	c := byte('{')
+func encCorev1ConfigMapEnvSource(e *encoder, v *corev1.ConfigMapEnvSource) {
+	start := len(e.b)
 	if v.LocalObjectReference.Name != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"name\":"...)
-		b = appendString(b, string(v.LocalObjectReference.Name))
+		e.keyString(keyName, string(v.LocalObjectReference.Name))
 	}
 	if v.Optional != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"optional\":"...)
-		if v.Optional == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.Optional)))
-		}
+		e.keyBool(keyOptional, bool(*v.Optional))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1SecretEnvSource encodes a v1.SecretEnvSource.
-func encCorev1SecretEnvSource(b []byte, v *corev1.SecretEnvSource) []byte {
-	c := byte('{')
+func encCorev1SecretEnvSource(e *encoder, v *corev1.SecretEnvSource) {
+	start := len(e.b)
 	if v.LocalObjectReference.Name != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"name\":"...)
-		b = appendString(b, string(v.LocalObjectReference.Name))
+		e.keyString(keyName, string(v.LocalObjectReference.Name))
 	}
 	if v.Optional != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"optional\":"...)
-		if v.Optional == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.Optional)))
-		}
+		e.keyBool(keyOptional, bool(*v.Optional))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1EnvVarSource encodes a v1.EnvVarSource.
-func encCorev1EnvVarSource(b []byte, v *corev1.EnvVarSource) []byte {
-	c := byte('{')
+func encCorev1EnvVarSource(e *encoder, v *corev1.EnvVarSource) {
+	start := len(e.b)
 	if v.FieldRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fieldRef\":"...)
-		if v.FieldRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ObjectFieldSelector(b, v.FieldRef)
-		}
+		e.key(keyFieldRef)
+		encCorev1ObjectFieldSelector(e, v.FieldRef)
 	}
 	if v.ResourceFieldRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"resourceFieldRef\":"...)
-		if v.ResourceFieldRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ResourceFieldSelector(b, v.ResourceFieldRef)
-		}
+		e.key(keyResourceFieldRef)
+		encCorev1ResourceFieldSelector(e, v.ResourceFieldRef)
 	}
 	if v.ConfigMapKeyRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"configMapKeyRef\":"...)
-		if v.ConfigMapKeyRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ConfigMapKeySelector(b, v.ConfigMapKeyRef)
-		}
+		e.key(keyConfigMapKeyRef)
+		encCorev1ConfigMapKeySelector(e, v.ConfigMapKeyRef)
 	}
 	if v.SecretKeyRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"secretKeyRef\":"...)
-		if v.SecretKeyRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1SecretKeySelector(b, v.SecretKeyRef)
-		}
+		e.key(keySecretKeyRef)
+		encCorev1SecretKeySelector(e, v.SecretKeyRef)
 	}
 	if v.FileKeyRef != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"fileKeyRef\":"...)
-		if v.FileKeyRef == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1FileKeySelector(b, v.FileKeyRef)
-		}
+		e.key(keyFileKeyRef)
+		encCorev1FileKeySelector(e, v.FileKeyRef)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ContainerRestartRuleOnExitCodes encodes a v1.ContainerRestartRuleOnExitCodes.
-func encCorev1ContainerRestartRuleOnExitCodes(b []byte, v *corev1.ContainerRestartRuleOnExitCodes) []byte {
-	c := byte('{')
+func encCorev1ContainerRestartRuleOnExitCodes(e *encoder, v *corev1.ContainerRestartRuleOnExitCodes) {
+	start := len(e.b)
 	if v.Operator != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"operator\":"...)
-		b = appendString(b, string(v.Operator))
+		e.keyString(keyOperator, string(v.Operator))
 	}
 	if len(v.Values) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"values\":"...)
-		if v.Values == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i184 := range v.Values {
-				if i184 > 0 {
-					b = append(b, ',')
-				}
-				b = strconv.AppendInt(b, int64(v.Values[i184]), 10)
+		e.key(keyValuesList)
+		for i127 := range v.Values {
+			if i127 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			e.int(int64(v.Values[i127]))
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ExecAction encodes a v1.ExecAction.
-func encCorev1ExecAction(b []byte, v *corev1.ExecAction) []byte {
-	c := byte('{')
+func encCorev1ExecAction(e *encoder, v *corev1.ExecAction) {
+	start := len(e.b)
 	if len(v.Command) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"command\":"...)
-		if v.Command == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i185 := range v.Command {
-				if i185 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.Command[i185]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyCommand, v.Command)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1HTTPGetAction encodes a v1.HTTPGetAction.
-func encCorev1HTTPGetAction(b []byte, v *corev1.HTTPGetAction) []byte {
-	c := byte('{')
+func encCorev1HTTPGetAction(e *encoder, v *corev1.HTTPGetAction) {
+	start := len(e.b)
 	if v.Path != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"path\":"...)
-		b = appendString(b, string(v.Path))
+		e.keyString(keyPath, string(v.Path))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"port\":"...)
-	b = appendIntOrString(b, &v.Port)
+	e.keyIntOrString(keyPort, &v.Port)
 	if v.Host != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"host\":"...)
-		b = appendString(b, string(v.Host))
+		e.keyString(keyHost, string(v.Host))
 	}
 	if v.Scheme != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"scheme\":"...)
-		b = appendString(b, string(v.Scheme))
+		e.keyString(keyScheme, string(v.Scheme))
 	}
 	if len(v.HTTPHeaders) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"httpHeaders\":"...)
-		if v.HTTPHeaders == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i186 := range v.HTTPHeaders {
-				if i186 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1HTTPHeader(b, &v.HTTPHeaders[i186])
+		e.key(keyHttpHeadersList)
+		for i128 := range v.HTTPHeaders {
+			if i128 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1HTTPHeader(e, &v.HTTPHeaders[i128])
 		}
+		e.byte(']')
 	}
 	if v.Protocol != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"protocol\":"...)
-		if v.Protocol == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.Protocol)))
-		}
+		e.keyString(keyProtocol, string(*v.Protocol))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1TCPSocketAction encodes a v1.TCPSocketAction.
-func encCorev1TCPSocketAction(b []byte, v *corev1.TCPSocketAction) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"port\":"...)
-	b = appendIntOrString(b, &v.Port)
+func encCorev1TCPSocketAction(e *encoder, v *corev1.TCPSocketAction) {
+	start := len(e.b)
+	e.keyIntOrString(keyPort, &v.Port)
 	if v.Host != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"host\":"...)
-		b = appendString(b, string(v.Host))
+		e.keyString(keyHost, string(v.Host))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1GRPCAction encodes a v1.GRPCAction.
-func encCorev1GRPCAction(b []byte, v *corev1.GRPCAction) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"port\":"...)
-	b = strconv.AppendInt(b, int64(v.Port), 10)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"service\":"...)
+func encCorev1GRPCAction(e *encoder, v *corev1.GRPCAction) {
+	start := len(e.b)
+	e.keyInt(keyPort, int64(v.Port))
+	e.key(keyService)
 	if v.Service == nil {
-		b = append(b, "null"...)
+		e.null()
 	} else {
-		b = appendString(b, string((*v.Service)))
+		e.string(string((*v.Service)))
 	}
 	if v.Mode != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"mode\":"...)
-		if v.Mode == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.Mode)))
-		}
+		e.keyString(keyMode, string(*v.Mode))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1LifecycleHandler encodes a v1.LifecycleHandler.
-func encCorev1LifecycleHandler(b []byte, v *corev1.LifecycleHandler) []byte {
-	c := byte('{')
+func encCorev1LifecycleHandler(e *encoder, v *corev1.LifecycleHandler) {
+	start := len(e.b)
 	if v.Exec != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"exec\":"...)
-		if v.Exec == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ExecAction(b, v.Exec)
-		}
+		e.key(keyExec)
+		encCorev1ExecAction(e, v.Exec)
 	}
 	if v.HTTPGet != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"httpGet\":"...)
-		if v.HTTPGet == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1HTTPGetAction(b, v.HTTPGet)
-		}
+		e.key(keyHttpGet)
+		encCorev1HTTPGetAction(e, v.HTTPGet)
 	}
 	if v.TCPSocket != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"tcpSocket\":"...)
-		if v.TCPSocket == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1TCPSocketAction(b, v.TCPSocket)
-		}
+		e.key(keyTcpSocket)
+		encCorev1TCPSocketAction(e, v.TCPSocket)
 	}
 	if v.Sleep != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"sleep\":"...)
-		if v.Sleep == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1SleepAction(b, v.Sleep)
-		}
+		e.key(keySleep)
+		encCorev1SleepAction(e, v.Sleep)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1Capabilities encodes a v1.Capabilities.
-func encCorev1Capabilities(b []byte, v *corev1.Capabilities) []byte {
-	c := byte('{')
+func encCorev1Capabilities(e *encoder, v *corev1.Capabilities) {
+	start := len(e.b)
 	if len(v.Add) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"add\":"...)
-		if v.Add == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i187 := range v.Add {
-				if i187 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.Add[i187]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyAdd, v.Add)
 	}
 	if len(v.Drop) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"drop\":"...)
-		if v.Drop == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i188 := range v.Drop {
-				if i188 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.Drop[i188]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyDrop, v.Drop)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PreferredSchedulingTerm encodes a v1.PreferredSchedulingTerm.
-func encCorev1PreferredSchedulingTerm(b []byte, v *corev1.PreferredSchedulingTerm) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"weight\":"...)
-	b = strconv.AppendInt(b, int64(v.Weight), 10)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"preference\":"...)
-	b = encCorev1NodeSelectorTerm(b, &v.Preference)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encCorev1PreferredSchedulingTerm(e *encoder, v *corev1.PreferredSchedulingTerm) {
+	start := len(e.b)
+	e.keyInt(keyWeight, int64(v.Weight))
+	e.key(keyPreference)
+	encCorev1NodeSelectorTerm(e, &v.Preference)
+	e.close(start)
 }
 
 // encCorev1PodAffinityTerm encodes a v1.PodAffinityTerm.
-func encCorev1PodAffinityTerm(b []byte, v *corev1.PodAffinityTerm) []byte {
-	c := byte('{')
+func encCorev1PodAffinityTerm(e *encoder, v *corev1.PodAffinityTerm) {
+	start := len(e.b)
 	if v.LabelSelector != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"labelSelector\":"...)
-		if v.LabelSelector == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encMetav1LabelSelector(b, v.LabelSelector)
-		}
+		e.key(keyLabelSelector)
+		encMetav1LabelSelector(e, v.LabelSelector)
 	}
 	if len(v.Namespaces) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"namespaces\":"...)
-		if v.Namespaces == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i189 := range v.Namespaces {
-				if i189 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.Namespaces[i189]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyNamespaces, v.Namespaces)
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"topologyKey\":"...)
-	b = appendString(b, string(v.TopologyKey))
+	e.keyString(keyTopologyKey, string(v.TopologyKey))
 	if v.NamespaceSelector != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"namespaceSelector\":"...)
-		if v.NamespaceSelector == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encMetav1LabelSelector(b, v.NamespaceSelector)
-		}
+		e.key(keyNamespaceSelector)
+		encMetav1LabelSelector(e, v.NamespaceSelector)
 	}
 	if len(v.MatchLabelKeys) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"matchLabelKeys\":"...)
-		if v.MatchLabelKeys == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i190 := range v.MatchLabelKeys {
-				if i190 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.MatchLabelKeys[i190]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyMatchLabelKeys, v.MatchLabelKeys)
 	}
 	if len(v.MismatchLabelKeys) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"mismatchLabelKeys\":"...)
-		if v.MismatchLabelKeys == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i191 := range v.MismatchLabelKeys {
-				if i191 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.MismatchLabelKeys[i191]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyMismatchLabelKeys, v.MismatchLabelKeys)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1WeightedPodAffinityTerm encodes a v1.WeightedPodAffinityTerm.
-func encCorev1WeightedPodAffinityTerm(b []byte, v *corev1.WeightedPodAffinityTerm) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"weight\":"...)
-	b = strconv.AppendInt(b, int64(v.Weight), 10)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"podAffinityTerm\":"...)
-	b = encCorev1PodAffinityTerm(b, &v.PodAffinityTerm)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encCorev1WeightedPodAffinityTerm(e *encoder, v *corev1.WeightedPodAffinityTerm) {
+	start := len(e.b)
+	e.keyInt(keyWeight, int64(v.Weight))
+	e.key(keyPodAffinityTerm)
+	encCorev1PodAffinityTerm(e, &v.PodAffinityTerm)
+	e.close(start)
 }
 
 // encCorev1ContainerStateWaiting encodes a v1.ContainerStateWaiting.
-func encCorev1ContainerStateWaiting(b []byte, v *corev1.ContainerStateWaiting) []byte {
-	c := byte('{')
+func encCorev1ContainerStateWaiting(e *encoder, v *corev1.ContainerStateWaiting) {
+	start := len(e.b)
 	if v.Reason != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"reason\":"...)
-		b = appendString(b, string(v.Reason))
+		e.keyString(keyReason, string(v.Reason))
 	}
 	if v.Message != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"message\":"...)
-		b = appendString(b, string(v.Message))
+		e.keyString(keyMessage, string(v.Message))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ContainerStateRunning encodes a v1.ContainerStateRunning.
-func encCorev1ContainerStateRunning(b []byte, v *corev1.ContainerStateRunning) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"startedAt\":"...)
-	b = appendTime(b, &v.StartedAt)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encCorev1ContainerStateRunning(e *encoder, v *corev1.ContainerStateRunning) {
+	start := len(e.b)
+	e.keyTime(keyStartedAt, &v.StartedAt)
+	e.close(start)
 }
 
 // encCorev1ContainerStateTerminated encodes a v1.ContainerStateTerminated.
-func encCorev1ContainerStateTerminated(b []byte, v *corev1.ContainerStateTerminated) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"exitCode\":"...)
-	b = strconv.AppendInt(b, int64(v.ExitCode), 10)
+func encCorev1ContainerStateTerminated(e *encoder, v *corev1.ContainerStateTerminated) {
+	start := len(e.b)
+	e.keyInt(keyExitCode, int64(v.ExitCode))
 	if v.Signal != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"signal\":"...)
-		b = strconv.AppendInt(b, int64(v.Signal), 10)
+		e.keyInt(keySignal, int64(v.Signal))
 	}
 	if v.Reason != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"reason\":"...)
-		b = appendString(b, string(v.Reason))
+		e.keyString(keyReason, string(v.Reason))
 	}
 	if v.Message != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"message\":"...)
-		b = appendString(b, string(v.Message))
+		e.keyString(keyMessage, string(v.Message))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"startedAt\":"...)
-	b = appendTime(b, &v.StartedAt)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"finishedAt\":"...)
-	b = appendTime(b, &v.FinishedAt)
+	e.keyTime(keyStartedAt, &v.StartedAt)
+	e.keyTime(keyFinishedAt, &v.FinishedAt)
 	if v.ContainerID != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"containerID\":"...)
-		b = appendString(b, string(v.ContainerID))
+		e.keyString(keyContainerID, string(v.ContainerID))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1VolumeStatus encodes a v1.VolumeStatus.
-func encCorev1VolumeStatus(b []byte, v *corev1.VolumeStatus) []byte {
-	c := byte('{')
+func encCorev1VolumeStatus(e *encoder, v *corev1.VolumeStatus) {
+	start := len(e.b)
 	if v.Image != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"image\":"...)
-		if v.Image == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encCorev1ImageVolumeStatus(b, v.Image)
-		}
+		e.key(keyImage)
+		encCorev1ImageVolumeStatus(e, v.Image)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1LinuxContainerUser encodes a v1.LinuxContainerUser.
-func encCorev1LinuxContainerUser(b []byte, v *corev1.LinuxContainerUser) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"uid\":"...)
-	b = strconv.AppendInt(b, int64(v.UID), 10)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"gid\":"...)
-	b = strconv.AppendInt(b, int64(v.GID), 10)
+func encCorev1LinuxContainerUser(e *encoder, v *corev1.LinuxContainerUser) {
+	start := len(e.b)
+	e.keyInt(keyUid, int64(v.UID))
+	e.keyInt(keyGid, int64(v.GID))
 	if len(v.SupplementalGroups) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"supplementalGroups\":"...)
-		if v.SupplementalGroups == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i192 := range v.SupplementalGroups {
-				if i192 > 0 {
-					b = append(b, ',')
-				}
-				b = strconv.AppendInt(b, int64(v.SupplementalGroups[i192]), 10)
+		e.key(keySupplementalGroupsList)
+		for i129 := range v.SupplementalGroups {
+			if i129 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			e.int(int64(v.SupplementalGroups[i129]))
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ResourceHealth encodes a v1.ResourceHealth.
-func encCorev1ResourceHealth(b []byte, v *corev1.ResourceHealth) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"resourceID\":"...)
-	b = appendString(b, string(v.ResourceID))
+func encCorev1ResourceHealth(e *encoder, v *corev1.ResourceHealth) {
+	start := len(e.b)
+	e.keyString(keyResourceID, string(v.ResourceID))
 	if v.Health != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"health\":"...)
-		b = appendString(b, string(v.Health))
+		e.keyString(keyHealth, string(v.Health))
 	}
 	if v.Message != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"message\":"...)
-		if v.Message == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.Message)))
-		}
+		e.keyString(keyMessage, string(*v.Message))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PortStatus encodes a v1.PortStatus.
-func encCorev1PortStatus(b []byte, v *corev1.PortStatus) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"port\":"...)
-	b = strconv.AppendInt(b, int64(v.Port), 10)
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"protocol\":"...)
-	b = appendString(b, string(v.Protocol))
+func encCorev1PortStatus(e *encoder, v *corev1.PortStatus) {
+	start := len(e.b)
+	e.keyInt(keyPort, int64(v.Port))
+	e.keyString(keyProtocol, string(v.Protocol))
 	if v.Error != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"error\":"...)
-		if v.Error == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.Error)))
-		}
+		e.keyString(keyError, string(*v.Error))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1NodeSelectorTerm encodes a v1.NodeSelectorTerm.
-func encCorev1NodeSelectorTerm(b []byte, v *corev1.NodeSelectorTerm) []byte {
-	c := byte('{')
+func encCorev1NodeSelectorTerm(e *encoder, v *corev1.NodeSelectorTerm) {
+	start := len(e.b)
 	if len(v.MatchExpressions) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"matchExpressions\":"...)
-		if v.MatchExpressions == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i193 := range v.MatchExpressions {
-				if i193 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1NodeSelectorRequirement(b, &v.MatchExpressions[i193])
+		e.key(keyMatchExpressionsList)
+		for i130 := range v.MatchExpressions {
+			if i130 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1NodeSelectorRequirement(e, &v.MatchExpressions[i130])
 		}
+		e.byte(']')
 	}
 	if len(v.MatchFields) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"matchFields\":"...)
-		if v.MatchFields == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i194 := range v.MatchFields {
-				if i194 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1NodeSelectorRequirement(b, &v.MatchFields[i194])
+		e.key(keyMatchFieldsList)
+		for i131 := range v.MatchFields {
+			if i131 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1NodeSelectorRequirement(e, &v.MatchFields[i131])
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encMetav1FieldSelectorRequirement encodes a v1.FieldSelectorRequirement.
-func encMetav1FieldSelectorRequirement(b []byte, v *metav1.FieldSelectorRequirement) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"key\":"...)
-	b = appendString(b, string(v.Key))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"operator\":"...)
-	b = appendString(b, string(v.Operator))
+func encMetav1FieldSelectorRequirement(e *encoder, v *metav1.FieldSelectorRequirement) {
+	start := len(e.b)
+	e.keyString(keyKey, string(v.Key))
+	e.keyString(keyOperator, string(v.Operator))
 	if len(v.Values) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"values\":"...)
-		if v.Values == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i195 := range v.Values {
-				if i195 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.Values[i195]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyValues, v.Values)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ObjectFieldSelector encodes a v1.ObjectFieldSelector.
-func encCorev1ObjectFieldSelector(b []byte, v *corev1.ObjectFieldSelector) []byte {
-	c := byte('{')
+func encCorev1ObjectFieldSelector(e *encoder, v *corev1.ObjectFieldSelector) {
+	start := len(e.b)
 	if v.APIVersion != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"apiVersion\":"...)
-		b = appendString(b, string(v.APIVersion))
+		e.keyString(keyApiVersion, string(v.APIVersion))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"fieldPath\":"...)
-	b = appendString(b, string(v.FieldPath))
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.keyString(keyFieldPath, string(v.FieldPath))
+	e.close(start)
 }
 
 // encCorev1ResourceFieldSelector encodes a v1.ResourceFieldSelector.
-func encCorev1ResourceFieldSelector(b []byte, v *corev1.ResourceFieldSelector) []byte {
-	c := byte('{')
+func encCorev1ResourceFieldSelector(e *encoder, v *corev1.ResourceFieldSelector) {
+	start := len(e.b)
 	if v.ContainerName != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"containerName\":"...)
-		b = appendString(b, string(v.ContainerName))
+		e.keyString(keyContainerName, string(v.ContainerName))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"resource\":"...)
-	b = appendString(b, string(v.Resource))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"divisor\":"...)
-	b = appendQuantity(b, &v.Divisor)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.keyString(keyResource, string(v.Resource))
+	e.keyQuantity(keyDivisor, &v.Divisor)
+	e.close(start)
 }
 
 // encCorev1SecretProjection encodes a v1.SecretProjection.
-func encCorev1SecretProjection(b []byte, v *corev1.SecretProjection) []byte {
-	c := byte('{')
+func encCorev1SecretProjection(e *encoder, v *corev1.SecretProjection) {
+	start := len(e.b)
 	if v.LocalObjectReference.Name != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"name\":"...)
-		b = appendString(b, string(v.LocalObjectReference.Name))
+		e.keyString(keyName, string(v.LocalObjectReference.Name))
 	}
 	if len(v.Items) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"items\":"...)
-		if v.Items == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i196 := range v.Items {
-				if i196 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1KeyToPath(b, &v.Items[i196])
+		e.key(keyItemsList)
+		for i132 := range v.Items {
+			if i132 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1KeyToPath(e, &v.Items[i132])
 		}
+		e.byte(']')
 	}
 	if v.Optional != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"optional\":"...)
-		if v.Optional == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.Optional)))
-		}
+		e.keyBool(keyOptional, bool(*v.Optional))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1DownwardAPIProjection encodes a v1.DownwardAPIProjection.
-func encCorev1DownwardAPIProjection(b []byte, v *corev1.DownwardAPIProjection) []byte {
-	c := byte('{')
+func encCorev1DownwardAPIProjection(e *encoder, v *corev1.DownwardAPIProjection) {
+	start := len(e.b)
 	if len(v.Items) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"items\":"...)
-		if v.Items == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i197 := range v.Items {
-				if i197 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1DownwardAPIVolumeFile(b, &v.Items[i197])
+		e.key(keyItemsList)
+		for i133 := range v.Items {
+			if i133 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1DownwardAPIVolumeFile(e, &v.Items[i133])
 		}
+		e.byte(']')
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ConfigMapProjection encodes a v1.ConfigMapProjection.
-func encCorev1ConfigMapProjection(b []byte, v *corev1.ConfigMapProjection) []byte {
-	c := byte('{')
+func encCorev1ConfigMapProjection(e *encoder, v *corev1.ConfigMapProjection) {
+	start := len(e.b)
 	if v.LocalObjectReference.Name != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"name\":"...)
-		b = appendString(b, string(v.LocalObjectReference.Name))
+		e.keyString(keyName, string(v.LocalObjectReference.Name))
 	}
 	if len(v.Items) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"items\":"...)
-		if v.Items == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i198 := range v.Items {
-				if i198 > 0 {
-					b = append(b, ',')
-				}
-				b = encCorev1KeyToPath(b, &v.Items[i198])
+		e.key(keyItemsList)
+		for i134 := range v.Items {
+			if i134 > 0 {
+				e.byte(',')
 			}
-			b = append(b, ']')
+			encCorev1KeyToPath(e, &v.Items[i134])
 		}
+		e.byte(']')
 	}
 	if v.Optional != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"optional\":"...)
-		if v.Optional == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.Optional)))
-		}
+		e.keyBool(keyOptional, bool(*v.Optional))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ServiceAccountTokenProjection encodes a v1.ServiceAccountTokenProjection.
-func encCorev1ServiceAccountTokenProjection(b []byte, v *corev1.ServiceAccountTokenProjection) []byte {
-	c := byte('{')
+func encCorev1ServiceAccountTokenProjection(e *encoder, v *corev1.ServiceAccountTokenProjection) {
+	start := len(e.b)
 	if v.Audience != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"audience\":"...)
-		b = appendString(b, string(v.Audience))
+		e.keyString(keyAudience, string(v.Audience))
 	}
 	if v.ExpirationSeconds != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"expirationSeconds\":"...)
-		if v.ExpirationSeconds == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.ExpirationSeconds)), 10)
-		}
+		e.keyInt(keyExpirationSeconds, int64(*v.ExpirationSeconds))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"path\":"...)
-	b = appendString(b, string(v.Path))
+	e.keyString(keyPath, string(v.Path))
 	if v.User != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"user\":"...)
-		if v.User == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.User)), 10)
-		}
+		e.keyInt(keyUser, int64(*v.User))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ClusterTrustBundleProjection encodes a v1.ClusterTrustBundleProjection.
-func encCorev1ClusterTrustBundleProjection(b []byte, v *corev1.ClusterTrustBundleProjection) []byte {
-	c := byte('{')
+func encCorev1ClusterTrustBundleProjection(e *encoder, v *corev1.ClusterTrustBundleProjection) {
+	start := len(e.b)
 	if v.Name != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"name\":"...)
-		if v.Name == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.Name)))
-		}
+		e.keyString(keyName, string(*v.Name))
 	}
 	if v.SignerName != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"signerName\":"...)
-		if v.SignerName == nil {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, string((*v.SignerName)))
-		}
+		e.keyString(keySignerName, string(*v.SignerName))
 	}
 	if v.LabelSelector != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"labelSelector\":"...)
-		if v.LabelSelector == nil {
-			b = append(b, "null"...)
-		} else {
-			b = encMetav1LabelSelector(b, v.LabelSelector)
-		}
+		e.key(keyLabelSelector)
+		encMetav1LabelSelector(e, v.LabelSelector)
 	}
 	if v.Optional != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"optional\":"...)
-		if v.Optional == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.Optional)))
-		}
+		e.keyBool(keyOptional, bool(*v.Optional))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"path\":"...)
-	b = appendString(b, string(v.Path))
+	e.keyString(keyPath, string(v.Path))
 	if v.User != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"user\":"...)
-		if v.User == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.User)), 10)
-		}
+		e.keyInt(keyUser, int64(*v.User))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1PodCertificateProjection encodes a v1.PodCertificateProjection.
-func encCorev1PodCertificateProjection(b []byte, v *corev1.PodCertificateProjection) []byte {
-	c := byte('{')
+func encCorev1PodCertificateProjection(e *encoder, v *corev1.PodCertificateProjection) {
+	start := len(e.b)
 	if v.SignerName != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"signerName\":"...)
-		b = appendString(b, string(v.SignerName))
+		e.keyString(keySignerName, string(v.SignerName))
 	}
 	if v.KeyType != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"keyType\":"...)
-		b = appendString(b, string(v.KeyType))
+		e.keyString(keyKeyType, string(v.KeyType))
 	}
 	if v.MaxExpirationSeconds != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"maxExpirationSeconds\":"...)
-		if v.MaxExpirationSeconds == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.MaxExpirationSeconds)), 10)
-		}
+		e.keyInt(keyMaxExpirationSeconds, int64(*v.MaxExpirationSeconds))
 	}
 	if v.CredentialBundlePath != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"credentialBundlePath\":"...)
-		b = appendString(b, string(v.CredentialBundlePath))
+		e.keyString(keyCredentialBundlePath, string(v.CredentialBundlePath))
 	}
 	if v.KeyPath != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"keyPath\":"...)
-		b = appendString(b, string(v.KeyPath))
+		e.keyString(keyKeyPath, string(v.KeyPath))
 	}
 	if v.CertificateChainPath != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"certificateChainPath\":"...)
-		b = appendString(b, string(v.CertificateChainPath))
+		e.keyString(keyCertificateChainPath, string(v.CertificateChainPath))
 	}
 	if len(v.UserAnnotations) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"userAnnotations\":"...)
-		if v.UserAnnotations == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '{')
-			for ki199, k199 := range encSortedKeys(v.UserAnnotations) {
-				mv199 := v.UserAnnotations[string(k199)]
-				if ki199 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, k199)
-				b = append(b, ':')
-				b = appendString(b, string(mv199))
-			}
-			b = append(b, '}')
-		}
+		encKeyStringMap(e, keyUserAnnotations, v.UserAnnotations)
 	}
 	if v.User != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"user\":"...)
-		if v.User == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendInt(b, int64((*v.User)), 10)
-		}
+		e.keyInt(keyUser, int64(*v.User))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1ConfigMapKeySelector encodes a v1.ConfigMapKeySelector.
-func encCorev1ConfigMapKeySelector(b []byte, v *corev1.ConfigMapKeySelector) []byte {
-	c := byte('{')
+func encCorev1ConfigMapKeySelector(e *encoder, v *corev1.ConfigMapKeySelector) {
+	start := len(e.b)
 	if v.LocalObjectReference.Name != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"name\":"...)
-		b = appendString(b, string(v.LocalObjectReference.Name))
+		e.keyString(keyName, string(v.LocalObjectReference.Name))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"key\":"...)
-	b = appendString(b, string(v.Key))
+	e.keyString(keyKey, string(v.Key))
 	if v.Optional != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"optional\":"...)
-		if v.Optional == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.Optional)))
-		}
+		e.keyBool(keyOptional, bool(*v.Optional))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1SecretKeySelector encodes a v1.SecretKeySelector.
-func encCorev1SecretKeySelector(b []byte, v *corev1.SecretKeySelector) []byte {
-	c := byte('{')
+func encCorev1SecretKeySelector(e *encoder, v *corev1.SecretKeySelector) {
+	start := len(e.b)
 	if v.LocalObjectReference.Name != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"name\":"...)
-		b = appendString(b, string(v.LocalObjectReference.Name))
+		e.keyString(keyName, string(v.LocalObjectReference.Name))
 	}
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"key\":"...)
-	b = appendString(b, string(v.Key))
+	e.keyString(keyKey, string(v.Key))
 	if v.Optional != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"optional\":"...)
-		if v.Optional == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.Optional)))
-		}
+		e.keyBool(keyOptional, bool(*v.Optional))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1FileKeySelector encodes a v1.FileKeySelector.
-func encCorev1FileKeySelector(b []byte, v *corev1.FileKeySelector) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"volumeName\":"...)
-	b = appendString(b, string(v.VolumeName))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"path\":"...)
-	b = appendString(b, string(v.Path))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"key\":"...)
-	b = appendString(b, string(v.Key))
+func encCorev1FileKeySelector(e *encoder, v *corev1.FileKeySelector) {
+	start := len(e.b)
+	e.keyString(keyVolumeName, string(v.VolumeName))
+	e.keyString(keyPath, string(v.Path))
+	e.keyString(keyKey, string(v.Key))
 	if v.Optional != nil {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"optional\":"...)
-		if v.Optional == nil {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendBool(b, bool((*v.Optional)))
-		}
+		e.keyBool(keyOptional, bool(*v.Optional))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1HTTPHeader encodes a v1.HTTPHeader.
-func encCorev1HTTPHeader(b []byte, v *corev1.HTTPHeader) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"name\":"...)
-	b = appendString(b, string(v.Name))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"value\":"...)
-	b = appendString(b, string(v.Value))
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encCorev1HTTPHeader(e *encoder, v *corev1.HTTPHeader) {
+	start := len(e.b)
+	e.keyString(keyName, string(v.Name))
+	e.keyString(keyValue, string(v.Value))
+	e.close(start)
 }
 
 // encCorev1SleepAction encodes a v1.SleepAction.
-func encCorev1SleepAction(b []byte, v *corev1.SleepAction) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"seconds\":"...)
-	b = strconv.AppendInt(b, int64(v.Seconds), 10)
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+func encCorev1SleepAction(e *encoder, v *corev1.SleepAction) {
+	start := len(e.b)
+	e.keyInt(keySeconds, int64(v.Seconds))
+	e.close(start)
 }
 
 // encCorev1ImageVolumeStatus encodes a v1.ImageVolumeStatus.
-func encCorev1ImageVolumeStatus(b []byte, v *corev1.ImageVolumeStatus) []byte {
-	c := byte('{')
+func encCorev1ImageVolumeStatus(e *encoder, v *corev1.ImageVolumeStatus) {
+	start := len(e.b)
 	if v.ImageRef != "" {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"imageRef\":"...)
-		b = appendString(b, string(v.ImageRef))
+		e.keyString(keyImageRef, string(v.ImageRef))
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
 // encCorev1NodeSelectorRequirement encodes a v1.NodeSelectorRequirement.
-func encCorev1NodeSelectorRequirement(b []byte, v *corev1.NodeSelectorRequirement) []byte {
-	c := byte('{')
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"key\":"...)
-	b = appendString(b, string(v.Key))
-	b = append(b, c)
-	c = ','
-	b = append(b, "\"operator\":"...)
-	b = appendString(b, string(v.Operator))
+func encCorev1NodeSelectorRequirement(e *encoder, v *corev1.NodeSelectorRequirement) {
+	start := len(e.b)
+	e.keyString(keyKey, string(v.Key))
+	e.keyString(keyOperator, string(v.Operator))
 	if len(v.Values) != 0 {
-		b = append(b, c)
-		c = ','
-		b = append(b, "\"values\":"...)
-		if v.Values == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i200 := range v.Values {
-				if i200 > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, string(v.Values[i200]))
-			}
-			b = append(b, ']')
-		}
+		encKeyStrings(e, keyValues, v.Values)
 	}
-	if c == '{' {
-		b = append(b, '{')
-	}
-	return append(b, '}')
+	e.close(start)
 }
 
-var _ = strconv.AppendInt
+// Member keys: offset<<7 | length in encKeys.
+const (
+	keyKind                                                encKey = 0<<7 | 8     // ,"kind":
+	keyApiVersion                                          encKey = 8<<7 | 14    // ,"apiVersion":
+	keyMetadata                                            encKey = 22<<7 | 12   // ,"metadata":
+	keySpec                                                encKey = 34<<7 | 8    // ,"spec":
+	keyStatus                                              encKey = 42<<7 | 10   // ,"status":
+	keyItems                                               encKey = 52<<7 | 9    // ,"items":
+	keyInvolvedObject                                      encKey = 61<<7 | 18   // ,"involvedObject":
+	keyReason                                              encKey = 79<<7 | 10   // ,"reason":
+	keyMessage                                             encKey = 89<<7 | 11   // ,"message":
+	keySource                                              encKey = 100<<7 | 10  // ,"source":
+	keyFirstTimestamp                                      encKey = 110<<7 | 18  // ,"firstTimestamp":
+	keyLastTimestamp                                       encKey = 128<<7 | 17  // ,"lastTimestamp":
+	keyCount                                               encKey = 145<<7 | 9   // ,"count":
+	keyType                                                encKey = 154<<7 | 8   // ,"type":
+	keyEventTime                                           encKey = 162<<7 | 13  // ,"eventTime":
+	keySeries                                              encKey = 175<<7 | 10  // ,"series":
+	keyAction                                              encKey = 185<<7 | 10  // ,"action":
+	keyRelated                                             encKey = 195<<7 | 11  // ,"related":
+	keyReportingComponent                                  encKey = 206<<7 | 22  // ,"reportingComponent":
+	keyReportingInstance                                   encKey = 228<<7 | 21  // ,"reportingInstance":
+	keyReportingController                                 encKey = 249<<7 | 23  // ,"reportingController":
+	keyRegarding                                           encKey = 272<<7 | 13  // ,"regarding":
+	keyNote                                                encKey = 285<<7 | 8   // ,"note":
+	keyDeprecatedSource                                    encKey = 293<<7 | 20  // ,"deprecatedSource":
+	keyDeprecatedFirstTimestamp                            encKey = 313<<7 | 28  // ,"deprecatedFirstTimestamp":
+	keyDeprecatedLastTimestamp                             encKey = 341<<7 | 27  // ,"deprecatedLastTimestamp":
+	keyDeprecatedCount                                     encKey = 368<<7 | 19  // ,"deprecatedCount":
+	keyImmutable                                           encKey = 387<<7 | 13  // ,"immutable":
+	keyData                                                encKey = 400<<7 | 8   // ,"data":
+	keyBinaryData                                          encKey = 408<<7 | 14  // ,"binaryData":
+	keyBinaryDataObject                                    encKey = 422<<7 | 15  // ,"binaryData":{
+	keyDataObject                                          encKey = 437<<7 | 9   // ,"data":{
+	keyStringData                                          encKey = 446<<7 | 14  // ,"stringData":
+	keySecrets                                             encKey = 460<<7 | 11  // ,"secrets":
+	keySecretsList                                         encKey = 471<<7 | 12  // ,"secrets":[
+	keyImagePullSecrets                                    encKey = 483<<7 | 20  // ,"imagePullSecrets":
+	keyImagePullSecretsList                                encKey = 503<<7 | 21  // ,"imagePullSecrets":[
+	keyAutomountServiceAccountToken                        encKey = 524<<7 | 32  // ,"automountServiceAccountToken":
+	keySubsets                                             encKey = 556<<7 | 11  // ,"subsets":
+	keySubsetsList                                         encKey = 567<<7 | 12  // ,"subsets":[
+	keyAddressType                                         encKey = 579<<7 | 15  // ,"addressType":
+	keyEndpoints                                           encKey = 594<<7 | 13  // ,"endpoints":
+	keyPorts                                               encKey = 607<<7 | 9   // ,"ports":
+	keyProvisioner                                         encKey = 616<<7 | 15  // ,"provisioner":
+	keyParameters                                          encKey = 631<<7 | 14  // ,"parameters":
+	keyReclaimPolicy                                       encKey = 645<<7 | 17  // ,"reclaimPolicy":
+	keyMountOptions                                        encKey = 662<<7 | 16  // ,"mountOptions":
+	keyAllowVolumeExpansion                                encKey = 678<<7 | 24  // ,"allowVolumeExpansion":
+	keyVolumeBindingMode                                   encKey = 702<<7 | 21  // ,"volumeBindingMode":
+	keyAllowedTopologies                                   encKey = 723<<7 | 21  // ,"allowedTopologies":
+	keyAllowedTopologiesList                               encKey = 744<<7 | 22  // ,"allowedTopologies":[
+	keyDetails                                             encKey = 766<<7 | 11  // ,"details":
+	keyCode                                                encKey = 777<<7 | 8   // ,"code":
+	keyColumnDefinitions                                   encKey = 785<<7 | 21  // ,"columnDefinitions":
+	keyRows                                                encKey = 806<<7 | 8   // ,"rows":
+	keyName                                                encKey = 814<<7 | 8   // ,"name":
+	keyGenerateName                                        encKey = 822<<7 | 16  // ,"generateName":
+	keyNamespace                                           encKey = 838<<7 | 13  // ,"namespace":
+	keySelfLink                                            encKey = 851<<7 | 12  // ,"selfLink":
+	keyUid                                                 encKey = 863<<7 | 7   // ,"uid":
+	keyResourceVersion                                     encKey = 870<<7 | 19  // ,"resourceVersion":
+	keyGeneration                                          encKey = 889<<7 | 14  // ,"generation":
+	keyCreationTimestamp                                   encKey = 903<<7 | 21  // ,"creationTimestamp":
+	keyDeletionTimestamp                                   encKey = 924<<7 | 21  // ,"deletionTimestamp":
+	keyDeletionGracePeriodSeconds                          encKey = 945<<7 | 30  // ,"deletionGracePeriodSeconds":
+	keyLabels                                              encKey = 975<<7 | 10  // ,"labels":
+	keyAnnotations                                         encKey = 985<<7 | 15  // ,"annotations":
+	keyOwnerReferences                                     encKey = 1000<<7 | 19 // ,"ownerReferences":
+	keyOwnerReferencesList                                 encKey = 1019<<7 | 20 // ,"ownerReferences":[
+	keyFinalizers                                          encKey = 1039<<7 | 14 // ,"finalizers":
+	keyManagedFields                                       encKey = 1053<<7 | 17 // ,"managedFields":
+	keyManagedFieldsList                                   encKey = 1070<<7 | 18 // ,"managedFields":[
+	keyPhase                                               encKey = 1088<<7 | 9  // ,"phase":
+	keyConditions                                          encKey = 1097<<7 | 14 // ,"conditions":
+	keyConditionsList                                      encKey = 1111<<7 | 15 // ,"conditions":[
+	keyContinue                                            encKey = 1126<<7 | 12 // ,"continue":
+	keyRemainingItemCount                                  encKey = 1138<<7 | 22 // ,"remainingItemCount":
+	keyShardInfo                                           encKey = 1160<<7 | 13 // ,"shardInfo":
+	keyVolumes                                             encKey = 1173<<7 | 11 // ,"volumes":
+	keyVolumesList                                         encKey = 1184<<7 | 12 // ,"volumes":[
+	keyInitContainers                                      encKey = 1196<<7 | 18 // ,"initContainers":
+	keyInitContainersList                                  encKey = 1214<<7 | 19 // ,"initContainers":[
+	keyContainers                                          encKey = 1233<<7 | 14 // ,"containers":
+	keyEphemeralContainers                                 encKey = 1247<<7 | 23 // ,"ephemeralContainers":
+	keyEphemeralContainersList                             encKey = 1270<<7 | 24 // ,"ephemeralContainers":[
+	keyRestartPolicy                                       encKey = 1294<<7 | 17 // ,"restartPolicy":
+	keyTerminationGracePeriodSeconds                       encKey = 1311<<7 | 33 // ,"terminationGracePeriodSeconds":
+	keyActiveDeadlineSeconds                               encKey = 1344<<7 | 25 // ,"activeDeadlineSeconds":
+	keyDnsPolicy                                           encKey = 1369<<7 | 13 // ,"dnsPolicy":
+	keyNodeSelector                                        encKey = 1382<<7 | 16 // ,"nodeSelector":
+	keyServiceAccountName                                  encKey = 1398<<7 | 22 // ,"serviceAccountName":
+	keyServiceAccount                                      encKey = 1420<<7 | 18 // ,"serviceAccount":
+	keyNodeName                                            encKey = 1438<<7 | 12 // ,"nodeName":
+	keyHostNetwork                                         encKey = 1450<<7 | 15 // ,"hostNetwork":
+	keyHostPID                                             encKey = 1465<<7 | 11 // ,"hostPID":
+	keyHostIPC                                             encKey = 1476<<7 | 11 // ,"hostIPC":
+	keyShareProcessNamespace                               encKey = 1487<<7 | 25 // ,"shareProcessNamespace":
+	keySecurityContext                                     encKey = 1512<<7 | 19 // ,"securityContext":
+	keyHostname                                            encKey = 1531<<7 | 12 // ,"hostname":
+	keySubdomain                                           encKey = 1543<<7 | 13 // ,"subdomain":
+	keyAffinity                                            encKey = 1556<<7 | 12 // ,"affinity":
+	keySchedulerName                                       encKey = 1568<<7 | 17 // ,"schedulerName":
+	keyTolerations                                         encKey = 1585<<7 | 15 // ,"tolerations":
+	keyTolerationsList                                     encKey = 1600<<7 | 16 // ,"tolerations":[
+	keyHostAliases                                         encKey = 1616<<7 | 15 // ,"hostAliases":
+	keyHostAliasesList                                     encKey = 1631<<7 | 16 // ,"hostAliases":[
+	keyPriorityClassName                                   encKey = 1647<<7 | 21 // ,"priorityClassName":
+	keyPriority                                            encKey = 1668<<7 | 12 // ,"priority":
+	keyDnsConfig                                           encKey = 1680<<7 | 13 // ,"dnsConfig":
+	keyReadinessGates                                      encKey = 1693<<7 | 18 // ,"readinessGates":
+	keyReadinessGatesList                                  encKey = 1711<<7 | 19 // ,"readinessGates":[
+	keyRuntimeClassName                                    encKey = 1730<<7 | 20 // ,"runtimeClassName":
+	keyEnableServiceLinks                                  encKey = 1750<<7 | 22 // ,"enableServiceLinks":
+	keyPreemptionPolicy                                    encKey = 1772<<7 | 20 // ,"preemptionPolicy":
+	keyOverhead                                            encKey = 1792<<7 | 12 // ,"overhead":
+	keyOverheadObject                                      encKey = 1804<<7 | 13 // ,"overhead":{
+	keyTopologySpreadConstraints                           encKey = 1817<<7 | 29 // ,"topologySpreadConstraints":
+	keyTopologySpreadConstraintsList                       encKey = 1846<<7 | 30 // ,"topologySpreadConstraints":[
+	keySetHostnameAsFQDN                                   encKey = 1876<<7 | 21 // ,"setHostnameAsFQDN":
+	keyOs                                                  encKey = 1897<<7 | 6  // ,"os":
+	keyHostUsers                                           encKey = 1903<<7 | 13 // ,"hostUsers":
+	keySchedulingGates                                     encKey = 1916<<7 | 19 // ,"schedulingGates":
+	keySchedulingGatesList                                 encKey = 1935<<7 | 20 // ,"schedulingGates":[
+	keyResourceClaims                                      encKey = 1955<<7 | 18 // ,"resourceClaims":
+	keyResourceClaimsList                                  encKey = 1973<<7 | 19 // ,"resourceClaims":[
+	keyResources                                           encKey = 1992<<7 | 13 // ,"resources":
+	keyHostnameOverride                                    encKey = 2005<<7 | 20 // ,"hostnameOverride":
+	keySchedulingGroup                                     encKey = 2025<<7 | 19 // ,"schedulingGroup":
+	keyEvictionResponders                                  encKey = 2044<<7 | 22 // ,"evictionResponders":
+	keyEvictionRespondersList                              encKey = 2066<<7 | 23 // ,"evictionResponders":[
+	keyObservedGeneration                                  encKey = 2089<<7 | 22 // ,"observedGeneration":
+	keyNominatedNodeName                                   encKey = 2111<<7 | 21 // ,"nominatedNodeName":
+	keyHostIP                                              encKey = 2132<<7 | 10 // ,"hostIP":
+	keyHostIPs                                             encKey = 2142<<7 | 11 // ,"hostIPs":
+	keyHostIPsList                                         encKey = 2153<<7 | 12 // ,"hostIPs":[
+	keyPodIP                                               encKey = 2165<<7 | 9  // ,"podIP":
+	keyPodIPs                                              encKey = 2174<<7 | 10 // ,"podIPs":
+	keyPodIPsList                                          encKey = 2184<<7 | 11 // ,"podIPs":[
+	keyStartTime                                           encKey = 2195<<7 | 13 // ,"startTime":
+	keyInitContainerStatuses                               encKey = 2208<<7 | 25 // ,"initContainerStatuses":
+	keyInitContainerStatusesList                           encKey = 2233<<7 | 26 // ,"initContainerStatuses":[
+	keyContainerStatuses                                   encKey = 2259<<7 | 21 // ,"containerStatuses":
+	keyContainerStatusesList                               encKey = 2280<<7 | 22 // ,"containerStatuses":[
+	keyQosClass                                            encKey = 2302<<7 | 12 // ,"qosClass":
+	keyEphemeralContainerStatuses                          encKey = 2314<<7 | 30 // ,"ephemeralContainerStatuses":
+	keyEphemeralContainerStatusesList                      encKey = 2344<<7 | 31 // ,"ephemeralContainerStatuses":[
+	keyResize                                              encKey = 2375<<7 | 10 // ,"resize":
+	keyResourceClaimStatuses                               encKey = 2385<<7 | 25 // ,"resourceClaimStatuses":
+	keyResourceClaimStatusesList                           encKey = 2410<<7 | 26 // ,"resourceClaimStatuses":[
+	keyExtendedResourceClaimStatus                         encKey = 2436<<7 | 31 // ,"extendedResourceClaimStatus":
+	keyAllocatedResources                                  encKey = 2467<<7 | 22 // ,"allocatedResources":
+	keyAllocatedResourcesObject                            encKey = 2489<<7 | 23 // ,"allocatedResources":{
+	keyNodeAllocatableResourceClaimStatuses                encKey = 2512<<7 | 40 // ,"nodeAllocatableResourceClaimStatuses":
+	keyNodeAllocatableResourceClaimStatusesList            encKey = 2552<<7 | 41 // ,"nodeAllocatableResourceClaimStatuses":[
+	keyVolumeHealth                                        encKey = 2593<<7 | 16 // ,"volumeHealth":
+	keyVolumeHealthList                                    encKey = 2609<<7 | 17 // ,"volumeHealth":[
+	keyPodCIDR                                             encKey = 2626<<7 | 11 // ,"podCIDR":
+	keyPodCIDRs                                            encKey = 2637<<7 | 12 // ,"podCIDRs":
+	keyProviderID                                          encKey = 2649<<7 | 14 // ,"providerID":
+	keyUnschedulable                                       encKey = 2663<<7 | 17 // ,"unschedulable":
+	keyTaints                                              encKey = 2680<<7 | 10 // ,"taints":
+	keyTaintsList                                          encKey = 2690<<7 | 11 // ,"taints":[
+	keyConfigSource                                        encKey = 2701<<7 | 16 // ,"configSource":
+	keyExternalID                                          encKey = 2717<<7 | 14 // ,"externalID":
+	keyPodPreemptionPolicy                                 encKey = 2731<<7 | 23 // ,"podPreemptionPolicy":
+	keyCapacity                                            encKey = 2754<<7 | 12 // ,"capacity":
+	keyCapacityObject                                      encKey = 2766<<7 | 13 // ,"capacity":{
+	keyAllocatable                                         encKey = 2779<<7 | 15 // ,"allocatable":
+	keyAllocatableObject                                   encKey = 2794<<7 | 16 // ,"allocatable":{
+	keyAddresses                                           encKey = 2810<<7 | 13 // ,"addresses":
+	keyAddressesList                                       encKey = 2823<<7 | 14 // ,"addresses":[
+	keyDaemonEndpoints                                     encKey = 2837<<7 | 19 // ,"daemonEndpoints":
+	keyNodeInfo                                            encKey = 2856<<7 | 12 // ,"nodeInfo":
+	keyImages                                              encKey = 2868<<7 | 10 // ,"images":
+	keyImagesList                                          encKey = 2878<<7 | 11 // ,"images":[
+	keyVolumesInUse                                        encKey = 2889<<7 | 16 // ,"volumesInUse":
+	keyVolumesAttached                                     encKey = 2905<<7 | 19 // ,"volumesAttached":
+	keyVolumesAttachedList                                 encKey = 2924<<7 | 20 // ,"volumesAttached":[
+	keyConfig                                              encKey = 2944<<7 | 10 // ,"config":
+	keyRuntimeHandlers                                     encKey = 2954<<7 | 19 // ,"runtimeHandlers":
+	keyRuntimeHandlersList                                 encKey = 2973<<7 | 20 // ,"runtimeHandlers":[
+	keyFeatures                                            encKey = 2993<<7 | 12 // ,"features":
+	keyDeclaredFeatures                                    encKey = 3005<<7 | 20 // ,"declaredFeatures":
+	keyFieldPath                                           encKey = 3025<<7 | 13 // ,"fieldPath":
+	keyComponent                                           encKey = 3038<<7 | 13 // ,"component":
+	keyHost                                                encKey = 3051<<7 | 8  // ,"host":
+	keyLastObservedTime                                    encKey = 3059<<7 | 20 // ,"lastObservedTime":
+	keyPortsList                                           encKey = 3079<<7 | 10 // ,"ports":[
+	keySelector                                            encKey = 3089<<7 | 12 // ,"selector":
+	keyClusterIP                                           encKey = 3101<<7 | 13 // ,"clusterIP":
+	keyClusterIPs                                          encKey = 3114<<7 | 14 // ,"clusterIPs":
+	keyExternalIPs                                         encKey = 3128<<7 | 15 // ,"externalIPs":
+	keySessionAffinity                                     encKey = 3143<<7 | 19 // ,"sessionAffinity":
+	keyLoadBalancerIP                                      encKey = 3162<<7 | 18 // ,"loadBalancerIP":
+	keyLoadBalancerSourceRanges                            encKey = 3180<<7 | 28 // ,"loadBalancerSourceRanges":
+	keyExternalName                                        encKey = 3208<<7 | 16 // ,"externalName":
+	keyExternalTrafficPolicy                               encKey = 3224<<7 | 25 // ,"externalTrafficPolicy":
+	keyHealthCheckNodePort                                 encKey = 3249<<7 | 23 // ,"healthCheckNodePort":
+	keyPublishNotReadyAddresses                            encKey = 3272<<7 | 28 // ,"publishNotReadyAddresses":
+	keySessionAffinityConfig                               encKey = 3300<<7 | 25 // ,"sessionAffinityConfig":
+	keyIpFamilies                                          encKey = 3325<<7 | 14 // ,"ipFamilies":
+	keyIpFamilyPolicy                                      encKey = 3339<<7 | 18 // ,"ipFamilyPolicy":
+	keyAllocateLoadBalancerNodePorts                       encKey = 3357<<7 | 33 // ,"allocateLoadBalancerNodePorts":
+	keyLoadBalancerClass                                   encKey = 3390<<7 | 21 // ,"loadBalancerClass":
+	keyInternalTrafficPolicy                               encKey = 3411<<7 | 25 // ,"internalTrafficPolicy":
+	keyTrafficDistribution                                 encKey = 3436<<7 | 23 // ,"trafficDistribution":
+	keyLoadBalancer                                        encKey = 3459<<7 | 16 // ,"loadBalancer":
+	keyNotReadyAddresses                                   encKey = 3475<<7 | 21 // ,"notReadyAddresses":
+	keyNotReadyAddressesList                               encKey = 3496<<7 | 22 // ,"notReadyAddresses":[
+	keyAccessModes                                         encKey = 3518<<7 | 15 // ,"accessModes":
+	keyVolumeName                                          encKey = 3533<<7 | 14 // ,"volumeName":
+	keyStorageClassName                                    encKey = 3547<<7 | 20 // ,"storageClassName":
+	keyVolumeMode                                          encKey = 3567<<7 | 14 // ,"volumeMode":
+	keyDataSource                                          encKey = 3581<<7 | 14 // ,"dataSource":
+	keyDataSourceRef                                       encKey = 3595<<7 | 17 // ,"dataSourceRef":
+	keyVolumeAttributesClassName                           encKey = 3612<<7 | 29 // ,"volumeAttributesClassName":
+	keyAllocatedResourceStatuses                           encKey = 3641<<7 | 29 // ,"allocatedResourceStatuses":
+	keyCurrentVolumeAttributesClassName                    encKey = 3670<<7 | 36 // ,"currentVolumeAttributesClassName":
+	keyModifyVolumeStatus                                  encKey = 3706<<7 | 22 // ,"modifyVolumeStatus":
+	keyHealthStatus                                        encKey = 3728<<7 | 16 // ,"healthStatus":
+	keyGcePersistentDisk                                   encKey = 3744<<7 | 21 // ,"gcePersistentDisk":
+	keyAwsElasticBlockStore                                encKey = 3765<<7 | 24 // ,"awsElasticBlockStore":
+	keyHostPath                                            encKey = 3789<<7 | 12 // ,"hostPath":
+	keyGlusterfs                                           encKey = 3801<<7 | 13 // ,"glusterfs":
+	keyNfs                                                 encKey = 3814<<7 | 7  // ,"nfs":
+	keyRbd                                                 encKey = 3821<<7 | 7  // ,"rbd":
+	keyIscsi                                               encKey = 3828<<7 | 9  // ,"iscsi":
+	keyCinder                                              encKey = 3837<<7 | 10 // ,"cinder":
+	keyCephfs                                              encKey = 3847<<7 | 10 // ,"cephfs":
+	keyFc                                                  encKey = 3857<<7 | 6  // ,"fc":
+	keyFlocker                                             encKey = 3863<<7 | 11 // ,"flocker":
+	keyFlexVolume                                          encKey = 3874<<7 | 14 // ,"flexVolume":
+	keyAzureFile                                           encKey = 3888<<7 | 13 // ,"azureFile":
+	keyVsphereVolume                                       encKey = 3901<<7 | 17 // ,"vsphereVolume":
+	keyQuobyte                                             encKey = 3918<<7 | 11 // ,"quobyte":
+	keyAzureDisk                                           encKey = 3929<<7 | 13 // ,"azureDisk":
+	keyPhotonPersistentDisk                                encKey = 3942<<7 | 24 // ,"photonPersistentDisk":
+	keyPortworxVolume                                      encKey = 3966<<7 | 18 // ,"portworxVolume":
+	keyScaleIO                                             encKey = 3984<<7 | 11 // ,"scaleIO":
+	keyLocal                                               encKey = 3995<<7 | 9  // ,"local":
+	keyStorageos                                           encKey = 4004<<7 | 13 // ,"storageos":
+	keyCsi                                                 encKey = 4017<<7 | 7  // ,"csi":
+	keyClaimRef                                            encKey = 4024<<7 | 12 // ,"claimRef":
+	keyPersistentVolumeReclaimPolicy                       encKey = 4036<<7 | 33 // ,"persistentVolumeReclaimPolicy":
+	keyNodeAffinity                                        encKey = 4069<<7 | 16 // ,"nodeAffinity":
+	keyLastPhaseTransitionTime                             encKey = 4085<<7 | 27 // ,"lastPhaseTransitionTime":
+	keyReplicas                                            encKey = 4112<<7 | 12 // ,"replicas":
+	keyTemplate                                            encKey = 4124<<7 | 12 // ,"template":
+	keyStrategy                                            encKey = 4136<<7 | 12 // ,"strategy":
+	keyMinReadySeconds                                     encKey = 4148<<7 | 19 // ,"minReadySeconds":
+	keyRevisionHistoryLimit                                encKey = 4167<<7 | 24 // ,"revisionHistoryLimit":
+	keyPaused                                              encKey = 4191<<7 | 10 // ,"paused":
+	keyProgressDeadlineSeconds                             encKey = 4201<<7 | 27 // ,"progressDeadlineSeconds":
+	keyUpdatedReplicas                                     encKey = 4228<<7 | 19 // ,"updatedReplicas":
+	keyReadyReplicas                                       encKey = 4247<<7 | 17 // ,"readyReplicas":
+	keyAvailableReplicas                                   encKey = 4264<<7 | 21 // ,"availableReplicas":
+	keyUnavailableReplicas                                 encKey = 4285<<7 | 23 // ,"unavailableReplicas":
+	keyTerminatingReplicas                                 encKey = 4308<<7 | 23 // ,"terminatingReplicas":
+	keyCollisionCount                                      encKey = 4331<<7 | 18 // ,"collisionCount":
+	keyFullyLabeledReplicas                                encKey = 4349<<7 | 24 // ,"fullyLabeledReplicas":
+	keyTargetRef                                           encKey = 4373<<7 | 13 // ,"targetRef":
+	keyDeprecatedTopology                                  encKey = 4386<<7 | 22 // ,"deprecatedTopology":
+	keyZone                                                encKey = 4408<<7 | 8  // ,"zone":
+	keyHints                                               encKey = 4416<<7 | 9  // ,"hints":
+	keyProtocol                                            encKey = 4425<<7 | 12 // ,"protocol":
+	keyPort                                                encKey = 4437<<7 | 8  // ,"port":
+	keyAppProtocol                                         encKey = 4445<<7 | 15 // ,"appProtocol":
+	keyMatchLabelExpressions                               encKey = 4460<<7 | 25 // ,"matchLabelExpressions":
+	keyMatchLabelExpressionsList                           encKey = 4485<<7 | 26 // ,"matchLabelExpressions":[
+	keyResourceAttributes                                  encKey = 4511<<7 | 22 // ,"resourceAttributes":
+	keyNonResourceAttributes                               encKey = 4533<<7 | 25 // ,"nonResourceAttributes":
+	keyAllowed                                             encKey = 4558<<7 | 11 // ,"allowed":
+	keyDenied                                              encKey = 4569<<7 | 10 // ,"denied":
+	keyEvaluationError                                     encKey = 4579<<7 | 19 // ,"evaluationError":
+	keyResourceRules                                       encKey = 4598<<7 | 17 // ,"resourceRules":
+	keyNonResourceRules                                    encKey = 4615<<7 | 20 // ,"nonResourceRules":
+	keyIncomplete                                          encKey = 4635<<7 | 14 // ,"incomplete":
+	keyGroup                                               encKey = 4649<<7 | 9  // ,"group":
+	keyCauses                                              encKey = 4658<<7 | 10 // ,"causes":
+	keyCausesList                                          encKey = 4668<<7 | 11 // ,"causes":[
+	keyRetryAfterSeconds                                   encKey = 4679<<7 | 21 // ,"retryAfterSeconds":
+	keyFormat                                              encKey = 4700<<7 | 10 // ,"format":
+	keyDescription                                         encKey = 4710<<7 | 15 // ,"description":
+	keyCells                                               encKey = 4725<<7 | 9  // ,"cells":
+	keyObject                                              encKey = 4734<<7 | 10 // ,"object":
+	keyController                                          encKey = 4744<<7 | 14 // ,"controller":
+	keyBlockOwnerDeletion                                  encKey = 4758<<7 | 22 // ,"blockOwnerDeletion":
+	keyManager                                             encKey = 4780<<7 | 11 // ,"manager":
+	keyOperation                                           encKey = 4791<<7 | 13 // ,"operation":
+	keyTime                                                encKey = 4804<<7 | 8  // ,"time":
+	keyFieldsType                                          encKey = 4812<<7 | 14 // ,"fieldsType":
+	keyFieldsV1                                            encKey = 4826<<7 | 12 // ,"fieldsV1":
+	keySubresource                                         encKey = 4838<<7 | 15 // ,"subresource":
+	keyLastTransitionTime                                  encKey = 4853<<7 | 22 // ,"lastTransitionTime":
+	keyEmptyDir                                            encKey = 4875<<7 | 12 // ,"emptyDir":
+	keyGitRepo                                             encKey = 4887<<7 | 11 // ,"gitRepo":
+	keySecret                                              encKey = 4898<<7 | 10 // ,"secret":
+	keyPersistentVolumeClaim                               encKey = 4908<<7 | 25 // ,"persistentVolumeClaim":
+	keyDownwardAPI                                         encKey = 4933<<7 | 15 // ,"downwardAPI":
+	keyConfigMap                                           encKey = 4948<<7 | 13 // ,"configMap":
+	keyProjected                                           encKey = 4961<<7 | 13 // ,"projected":
+	keyEphemeral                                           encKey = 4974<<7 | 13 // ,"ephemeral":
+	keyImage                                               encKey = 4987<<7 | 9  // ,"image":
+	keyCommand                                             encKey = 4996<<7 | 11 // ,"command":
+	keyArgs                                                encKey = 5007<<7 | 8  // ,"args":
+	keyWorkingDir                                          encKey = 5015<<7 | 14 // ,"workingDir":
+	keyEnvFrom                                             encKey = 5029<<7 | 11 // ,"envFrom":
+	keyEnvFromList                                         encKey = 5040<<7 | 12 // ,"envFrom":[
+	keyEnv                                                 encKey = 5052<<7 | 7  // ,"env":
+	keyEnvList                                             encKey = 5059<<7 | 8  // ,"env":[
+	keyResizePolicy                                        encKey = 5067<<7 | 16 // ,"resizePolicy":
+	keyResizePolicyList                                    encKey = 5083<<7 | 17 // ,"resizePolicy":[
+	keyRestartPolicyRules                                  encKey = 5100<<7 | 22 // ,"restartPolicyRules":
+	keyRestartPolicyRulesList                              encKey = 5122<<7 | 23 // ,"restartPolicyRules":[
+	keyVolumeMounts                                        encKey = 5145<<7 | 16 // ,"volumeMounts":
+	keyVolumeMountsList                                    encKey = 5161<<7 | 17 // ,"volumeMounts":[
+	keyVolumeDevices                                       encKey = 5178<<7 | 17 // ,"volumeDevices":
+	keyVolumeDevicesList                                   encKey = 5195<<7 | 18 // ,"volumeDevices":[
+	keyLivenessProbe                                       encKey = 5213<<7 | 17 // ,"livenessProbe":
+	keyReadinessProbe                                      encKey = 5230<<7 | 18 // ,"readinessProbe":
+	keyStartupProbe                                        encKey = 5248<<7 | 16 // ,"startupProbe":
+	keyLifecycle                                           encKey = 5264<<7 | 13 // ,"lifecycle":
+	keyTerminationMessagePath                              encKey = 5277<<7 | 26 // ,"terminationMessagePath":
+	keyTerminationMessagePolicy                            encKey = 5303<<7 | 28 // ,"terminationMessagePolicy":
+	keyImagePullPolicy                                     encKey = 5331<<7 | 19 // ,"imagePullPolicy":
+	keyStdin                                               encKey = 5350<<7 | 9  // ,"stdin":
+	keyStdinOnce                                           encKey = 5359<<7 | 13 // ,"stdinOnce":
+	keyTty                                                 encKey = 5372<<7 | 7  // ,"tty":
+	keyTargetContainerName                                 encKey = 5379<<7 | 23 // ,"targetContainerName":
+	keySeLinuxOptions                                      encKey = 5402<<7 | 18 // ,"seLinuxOptions":
+	keyWindowsOptions                                      encKey = 5420<<7 | 18 // ,"windowsOptions":
+	keyRunAsUser                                           encKey = 5438<<7 | 13 // ,"runAsUser":
+	keyRunAsGroup                                          encKey = 5451<<7 | 14 // ,"runAsGroup":
+	keyRunAsNonRoot                                        encKey = 5465<<7 | 16 // ,"runAsNonRoot":
+	keySupplementalGroups                                  encKey = 5481<<7 | 22 // ,"supplementalGroups":
+	keySupplementalGroupsList                              encKey = 5503<<7 | 23 // ,"supplementalGroups":[
+	keySupplementalGroupsPolicy                            encKey = 5526<<7 | 28 // ,"supplementalGroupsPolicy":
+	keyFsGroup                                             encKey = 5554<<7 | 11 // ,"fsGroup":
+	keySysctls                                             encKey = 5565<<7 | 11 // ,"sysctls":
+	keySysctlsList                                         encKey = 5576<<7 | 12 // ,"sysctls":[
+	keyFsGroupChangePolicy                                 encKey = 5588<<7 | 23 // ,"fsGroupChangePolicy":
+	keySeccompProfile                                      encKey = 5611<<7 | 18 // ,"seccompProfile":
+	keyAppArmorProfile                                     encKey = 5629<<7 | 19 // ,"appArmorProfile":
+	keySeLinuxChangePolicy                                 encKey = 5648<<7 | 23 // ,"seLinuxChangePolicy":
+	keyPodAffinity                                         encKey = 5671<<7 | 15 // ,"podAffinity":
+	keyPodAntiAffinity                                     encKey = 5686<<7 | 19 // ,"podAntiAffinity":
+	keyKey                                                 encKey = 5705<<7 | 7  // ,"key":
+	keyOperator                                            encKey = 5712<<7 | 12 // ,"operator":
+	keyValue                                               encKey = 5724<<7 | 9  // ,"value":
+	keyEffect                                              encKey = 5733<<7 | 10 // ,"effect":
+	keyTolerationSeconds                                   encKey = 5743<<7 | 21 // ,"tolerationSeconds":
+	keyIp                                                  encKey = 5764<<7 | 6  // ,"ip":
+	keyHostnames                                           encKey = 5770<<7 | 13 // ,"hostnames":
+	keyNameservers                                         encKey = 5783<<7 | 15 // ,"nameservers":
+	keySearches                                            encKey = 5798<<7 | 12 // ,"searches":
+	keyOptions                                             encKey = 5810<<7 | 11 // ,"options":
+	keyOptionsList                                         encKey = 5821<<7 | 12 // ,"options":[
+	keyConditionType                                       encKey = 5833<<7 | 17 // ,"conditionType":
+	keyMaxSkew                                             encKey = 5850<<7 | 11 // ,"maxSkew":
+	keyTopologyKey                                         encKey = 5861<<7 | 15 // ,"topologyKey":
+	keyWhenUnsatisfiable                                   encKey = 5876<<7 | 21 // ,"whenUnsatisfiable":
+	keyLabelSelector                                       encKey = 5897<<7 | 17 // ,"labelSelector":
+	keyMinDomains                                          encKey = 5914<<7 | 14 // ,"minDomains":
+	keyNodeAffinityPolicy                                  encKey = 5928<<7 | 22 // ,"nodeAffinityPolicy":
+	keyNodeTaintsPolicy                                    encKey = 5950<<7 | 20 // ,"nodeTaintsPolicy":
+	keyMatchLabelKeys                                      encKey = 5970<<7 | 18 // ,"matchLabelKeys":
+	keyResourceClaimName                                   encKey = 5988<<7 | 21 // ,"resourceClaimName":
+	keyResourceClaimTemplateName                           encKey = 6009<<7 | 29 // ,"resourceClaimTemplateName":
+	keyLimits                                              encKey = 6038<<7 | 10 // ,"limits":
+	keyLimitsObject                                        encKey = 6048<<7 | 11 // ,"limits":{
+	keyRequests                                            encKey = 6059<<7 | 12 // ,"requests":
+	keyRequestsObject                                      encKey = 6071<<7 | 13 // ,"requests":{
+	keyClaims                                              encKey = 6084<<7 | 10 // ,"claims":
+	keyClaimsList                                          encKey = 6094<<7 | 11 // ,"claims":[
+	keyPodGroupName                                        encKey = 6105<<7 | 16 // ,"podGroupName":
+	keyLastProbeTime                                       encKey = 6121<<7 | 17 // ,"lastProbeTime":
+	keyState                                               encKey = 6138<<7 | 9  // ,"state":
+	keyLastState                                           encKey = 6147<<7 | 13 // ,"lastState":
+	keyReady                                               encKey = 6160<<7 | 9  // ,"ready":
+	keyRestartCount                                        encKey = 6169<<7 | 16 // ,"restartCount":
+	keyImageID                                             encKey = 6185<<7 | 11 // ,"imageID":
+	keyContainerID                                         encKey = 6196<<7 | 15 // ,"containerID":
+	keyStarted                                             encKey = 6211<<7 | 11 // ,"started":
+	keyUser                                                encKey = 6222<<7 | 8  // ,"user":
+	keyAllocatedResourcesStatus                            encKey = 6230<<7 | 28 // ,"allocatedResourcesStatus":
+	keyAllocatedResourcesStatusList                        encKey = 6258<<7 | 29 // ,"allocatedResourcesStatus":[
+	keyStopSignal                                          encKey = 6287<<7 | 14 // ,"stopSignal":
+	keyRequestMappings                                     encKey = 6301<<7 | 19 // ,"requestMappings":
+	keyMapping                                             encKey = 6320<<7 | 11 // ,"mapping":
+	keyMappingList                                         encKey = 6331<<7 | 12 // ,"mapping":[
+	keyOverheadList                                        encKey = 6343<<7 | 13 // ,"overhead":[
+	keyHealthConditions                                    encKey = 6356<<7 | 20 // ,"healthConditions":
+	keyHealthConditionsList                                encKey = 6376<<7 | 21 // ,"healthConditions":[
+	keyTimeAdded                                           encKey = 6397<<7 | 13 // ,"timeAdded":
+	keyDisableResizePreemption                             encKey = 6410<<7 | 27 // ,"disableResizePreemption":
+	keyLastHeartbeatTime                                   encKey = 6437<<7 | 21 // ,"lastHeartbeatTime":
+	keyAddress                                             encKey = 6458<<7 | 11 // ,"address":
+	keyKubeletEndpoint                                     encKey = 6469<<7 | 19 // ,"kubeletEndpoint":
+	keyMachineID                                           encKey = 6488<<7 | 13 // ,"machineID":
+	keySystemUUID                                          encKey = 6501<<7 | 14 // ,"systemUUID":
+	keyBootID                                              encKey = 6515<<7 | 10 // ,"bootID":
+	keyKernelVersion                                       encKey = 6525<<7 | 17 // ,"kernelVersion":
+	keyOsImage                                             encKey = 6542<<7 | 11 // ,"osImage":
+	keyContainerRuntimeVersion                             encKey = 6553<<7 | 27 // ,"containerRuntimeVersion":
+	keyKubeletVersion                                      encKey = 6580<<7 | 18 // ,"kubeletVersion":
+	keyKubeProxyVersion                                    encKey = 6598<<7 | 20 // ,"kubeProxyVersion":
+	keyOperatingSystem                                     encKey = 6618<<7 | 19 // ,"operatingSystem":
+	keyArchitecture                                        encKey = 6637<<7 | 16 // ,"architecture":
+	keySwap                                                encKey = 6653<<7 | 8  // ,"swap":
+	keyRunningInUserNamespace                              encKey = 6661<<7 | 26 // ,"runningInUserNamespace":
+	keyNames                                               encKey = 6687<<7 | 9  // ,"names":
+	keySizeBytes                                           encKey = 6696<<7 | 13 // ,"sizeBytes":
+	keyDevicePath                                          encKey = 6709<<7 | 14 // ,"devicePath":
+	keyAssigned                                            encKey = 6723<<7 | 12 // ,"assigned":
+	keyActive                                              encKey = 6735<<7 | 10 // ,"active":
+	keyLastKnownGood                                       encKey = 6745<<7 | 17 // ,"lastKnownGood":
+	keyError                                               encKey = 6762<<7 | 9  // ,"error":
+	keyTargetPort                                          encKey = 6771<<7 | 14 // ,"targetPort":
+	keyNodePort                                            encKey = 6785<<7 | 12 // ,"nodePort":
+	keyClientIP                                            encKey = 6797<<7 | 12 // ,"clientIP":
+	keyIngress                                             encKey = 6809<<7 | 11 // ,"ingress":
+	keyIngressList                                         encKey = 6820<<7 | 12 // ,"ingress":[
+	keyMatchLabels                                         encKey = 6832<<7 | 15 // ,"matchLabels":
+	keyMatchExpressions                                    encKey = 6847<<7 | 20 // ,"matchExpressions":
+	keyMatchExpressionsList                                encKey = 6867<<7 | 21 // ,"matchExpressions":[
+	keyApiGroup                                            encKey = 6888<<7 | 12 // ,"apiGroup":
+	keyTargetVolumeAttributesClassName                     encKey = 6900<<7 | 35 // ,"targetVolumeAttributesClassName":
+	keyPdName                                              encKey = 6935<<7 | 10 // ,"pdName":
+	keyFsType                                              encKey = 6945<<7 | 10 // ,"fsType":
+	keyPartition                                           encKey = 6955<<7 | 13 // ,"partition":
+	keyReadOnly                                            encKey = 6968<<7 | 12 // ,"readOnly":
+	keyVolumeID                                            encKey = 6980<<7 | 12 // ,"volumeID":
+	keyPath                                                encKey = 6992<<7 | 8  // ,"path":
+	keyEndpointsNamespace                                  encKey = 7000<<7 | 22 // ,"endpointsNamespace":
+	keyServer                                              encKey = 7022<<7 | 10 // ,"server":
+	keyMonitors                                            encKey = 7032<<7 | 12 // ,"monitors":
+	keyPool                                                encKey = 7044<<7 | 8  // ,"pool":
+	keyKeyring                                             encKey = 7052<<7 | 11 // ,"keyring":
+	keySecretRef                                           encKey = 7063<<7 | 13 // ,"secretRef":
+	keyTargetPortal                                        encKey = 7076<<7 | 16 // ,"targetPortal":
+	keyIqn                                                 encKey = 7092<<7 | 7  // ,"iqn":
+	keyLun                                                 encKey = 7099<<7 | 7  // ,"lun":
+	keyIscsiInterface                                      encKey = 7106<<7 | 18 // ,"iscsiInterface":
+	keyPortals                                             encKey = 7124<<7 | 11 // ,"portals":
+	keyChapAuthDiscovery                                   encKey = 7135<<7 | 21 // ,"chapAuthDiscovery":
+	keyChapAuthSession                                     encKey = 7156<<7 | 19 // ,"chapAuthSession":
+	keyInitiatorName                                       encKey = 7175<<7 | 17 // ,"initiatorName":
+	keySecretFile                                          encKey = 7192<<7 | 14 // ,"secretFile":
+	keyTargetWWNs                                          encKey = 7206<<7 | 14 // ,"targetWWNs":
+	keyWwids                                               encKey = 7220<<7 | 9  // ,"wwids":
+	keyDatasetName                                         encKey = 7229<<7 | 15 // ,"datasetName":
+	keyDatasetUUID                                         encKey = 7244<<7 | 15 // ,"datasetUUID":
+	keyDriver                                              encKey = 7259<<7 | 10 // ,"driver":
+	keySecretName                                          encKey = 7269<<7 | 14 // ,"secretName":
+	keyShareName                                           encKey = 7283<<7 | 13 // ,"shareName":
+	keySecretNamespace                                     encKey = 7296<<7 | 19 // ,"secretNamespace":
+	keyVolumePath                                          encKey = 7315<<7 | 14 // ,"volumePath":
+	keyStoragePolicyName                                   encKey = 7329<<7 | 21 // ,"storagePolicyName":
+	keyStoragePolicyID                                     encKey = 7350<<7 | 19 // ,"storagePolicyID":
+	keyRegistry                                            encKey = 7369<<7 | 12 // ,"registry":
+	keyVolume                                              encKey = 7381<<7 | 10 // ,"volume":
+	keyTenant                                              encKey = 7391<<7 | 10 // ,"tenant":
+	keyDiskName                                            encKey = 7401<<7 | 12 // ,"diskName":
+	keyDiskURI                                             encKey = 7413<<7 | 11 // ,"diskURI":
+	keyCachingMode                                         encKey = 7424<<7 | 15 // ,"cachingMode":
+	keyPdID                                                encKey = 7439<<7 | 8  // ,"pdID":
+	keyGateway                                             encKey = 7447<<7 | 11 // ,"gateway":
+	keySystem                                              encKey = 7458<<7 | 10 // ,"system":
+	keySslEnabled                                          encKey = 7468<<7 | 14 // ,"sslEnabled":
+	keyProtectionDomain                                    encKey = 7482<<7 | 20 // ,"protectionDomain":
+	keyStoragePool                                         encKey = 7502<<7 | 15 // ,"storagePool":
+	keyStorageMode                                         encKey = 7517<<7 | 15 // ,"storageMode":
+	keyVolumeNamespace                                     encKey = 7532<<7 | 19 // ,"volumeNamespace":
+	keyVolumeHandle                                        encKey = 7551<<7 | 16 // ,"volumeHandle":
+	keyVolumeAttributes                                    encKey = 7567<<7 | 20 // ,"volumeAttributes":
+	keyControllerPublishSecretRef                          encKey = 7587<<7 | 30 // ,"controllerPublishSecretRef":
+	keyNodeStageSecretRef                                  encKey = 7617<<7 | 22 // ,"nodeStageSecretRef":
+	keyNodePublishSecretRef                                encKey = 7639<<7 | 24 // ,"nodePublishSecretRef":
+	keyControllerExpandSecretRef                           encKey = 7663<<7 | 29 // ,"controllerExpandSecretRef":
+	keyNodeExpandSecretRef                                 encKey = 7692<<7 | 23 // ,"nodeExpandSecretRef":
+	keyRequired                                            encKey = 7715<<7 | 12 // ,"required":
+	keyRollingUpdate                                       encKey = 7727<<7 | 17 // ,"rollingUpdate":
+	keyLastUpdateTime                                      encKey = 7744<<7 | 18 // ,"lastUpdateTime":
+	keyServing                                             encKey = 7762<<7 | 11 // ,"serving":
+	keyTerminating                                         encKey = 7773<<7 | 15 // ,"terminating":
+	keyForZones                                            encKey = 7788<<7 | 12 // ,"forZones":
+	keyForZonesList                                        encKey = 7800<<7 | 13 // ,"forZones":[
+	keyForNodes                                            encKey = 7813<<7 | 12 // ,"forNodes":
+	keyForNodesList                                        encKey = 7825<<7 | 13 // ,"forNodes":[
+	keyValues                                              encKey = 7838<<7 | 10 // ,"values":
+	keyVerb                                                encKey = 7848<<7 | 8  // ,"verb":
+	keyVersion                                             encKey = 7856<<7 | 11 // ,"version":
+	keyResource                                            encKey = 7867<<7 | 12 // ,"resource":
+	keyFieldSelector                                       encKey = 7879<<7 | 17 // ,"fieldSelector":
+	keyVerbs                                               encKey = 7896<<7 | 9  // ,"verbs":
+	keyApiGroups                                           encKey = 7905<<7 | 13 // ,"apiGroups":
+	keyResourceNames                                       encKey = 7918<<7 | 17 // ,"resourceNames":
+	keyNonResourceURLs                                     encKey = 7935<<7 | 19 // ,"nonResourceURLs":
+	keyField                                               encKey = 7954<<7 | 9  // ,"field":
+	keyMedium                                              encKey = 7963<<7 | 10 // ,"medium":
+	keySizeLimit                                           encKey = 7973<<7 | 13 // ,"sizeLimit":
+	keyMode                                                encKey = 7986<<7 | 8  // ,"mode":
+	keyRepository                                          encKey = 7994<<7 | 14 // ,"repository":
+	keyRevision                                            encKey = 8008<<7 | 12 // ,"revision":
+	keyDirectory                                           encKey = 8020<<7 | 13 // ,"directory":
+	keyItemsList                                           encKey = 8033<<7 | 10 // ,"items":[
+	keyDefaultMode                                         encKey = 8043<<7 | 15 // ,"defaultMode":
+	keyOptional                                            encKey = 8058<<7 | 12 // ,"optional":
+	keyDefaultUser                                         encKey = 8070<<7 | 15 // ,"defaultUser":
+	keyClaimName                                           encKey = 8085<<7 | 13 // ,"claimName":
+	keySources                                             encKey = 8098<<7 | 11 // ,"sources":
+	keyVolumeClaimTemplate                                 encKey = 8109<<7 | 23 // ,"volumeClaimTemplate":
+	keyReference                                           encKey = 8132<<7 | 13 // ,"reference":
+	keyPullPolicy                                          encKey = 8145<<7 | 14 // ,"pullPolicy":
+	keyHostPort                                            encKey = 8159<<7 | 12 // ,"hostPort":
+	keyContainerPort                                       encKey = 8171<<7 | 17 // ,"containerPort":
+	keyPrefix                                              encKey = 8188<<7 | 10 // ,"prefix":
+	keyConfigMapRef                                        encKey = 8198<<7 | 16 // ,"configMapRef":
+	keyValueFrom                                           encKey = 8214<<7 | 13 // ,"valueFrom":
+	keyResourceName                                        encKey = 8227<<7 | 16 // ,"resourceName":
+	keyExitCodes                                           encKey = 8243<<7 | 13 // ,"exitCodes":
+	keyRecursiveReadOnly                                   encKey = 8256<<7 | 21 // ,"recursiveReadOnly":
+	keyMountPath                                           encKey = 8277<<7 | 13 // ,"mountPath":
+	keySubPath                                             encKey = 8290<<7 | 11 // ,"subPath":
+	keyMountPropagation                                    encKey = 8301<<7 | 20 // ,"mountPropagation":
+	keySubPathExpr                                         encKey = 8321<<7 | 15 // ,"subPathExpr":
+	keyBindMountOptions                                    encKey = 8336<<7 | 20 // ,"bindMountOptions":
+	keyExec                                                encKey = 8356<<7 | 8  // ,"exec":
+	keyHttpGet                                             encKey = 8364<<7 | 11 // ,"httpGet":
+	keyTcpSocket                                           encKey = 8375<<7 | 13 // ,"tcpSocket":
+	keyGrpc                                                encKey = 8388<<7 | 8  // ,"grpc":
+	keyInitialDelaySeconds                                 encKey = 8396<<7 | 23 // ,"initialDelaySeconds":
+	keyTimeoutSeconds                                      encKey = 8419<<7 | 18 // ,"timeoutSeconds":
+	keyPeriodSeconds                                       encKey = 8437<<7 | 17 // ,"periodSeconds":
+	keySuccessThreshold                                    encKey = 8454<<7 | 20 // ,"successThreshold":
+	keyFailureThreshold                                    encKey = 8474<<7 | 20 // ,"failureThreshold":
+	keyPostStart                                           encKey = 8494<<7 | 13 // ,"postStart":
+	keyPreStop                                             encKey = 8507<<7 | 11 // ,"preStop":
+	keyCapabilities                                        encKey = 8518<<7 | 16 // ,"capabilities":
+	keyPrivileged                                          encKey = 8534<<7 | 14 // ,"privileged":
+	keyReadOnlyRootFilesystem                              encKey = 8548<<7 | 26 // ,"readOnlyRootFilesystem":
+	keyAllowPrivilegeEscalation                            encKey = 8574<<7 | 28 // ,"allowPrivilegeEscalation":
+	keyProcMount                                           encKey = 8602<<7 | 13 // ,"procMount":
+	keyRole                                                encKey = 8615<<7 | 8  // ,"role":
+	keyLevel                                               encKey = 8623<<7 | 9  // ,"level":
+	keyGmsaCredentialSpecName                              encKey = 8632<<7 | 26 // ,"gmsaCredentialSpecName":
+	keyGmsaCredentialSpec                                  encKey = 8658<<7 | 22 // ,"gmsaCredentialSpec":
+	keyRunAsUserName                                       encKey = 8680<<7 | 17 // ,"runAsUserName":
+	keyHostProcess                                         encKey = 8697<<7 | 15 // ,"hostProcess":
+	keyLocalhostProfile                                    encKey = 8712<<7 | 20 // ,"localhostProfile":
+	keyRequiredDuringSchedulingIgnoredDuringExecution      encKey = 8732<<7 | 50 // ,"requiredDuringSchedulingIgnoredDuringExecution":
+	keyPreferredDuringSchedulingIgnoredDuringExecution     encKey = 8782<<7 | 51 // ,"preferredDuringSchedulingIgnoredDuringExecution":
+	keyPreferredDuringSchedulingIgnoredDuringExecutionList encKey = 8833<<7 | 52 // ,"preferredDuringSchedulingIgnoredDuringExecution":[
+	keyRequiredDuringSchedulingIgnoredDuringExecutionList  encKey = 8885<<7 | 51 // ,"requiredDuringSchedulingIgnoredDuringExecution":[
+	keyRequest                                             encKey = 8936<<7 | 11 // ,"request":
+	keyWaiting                                             encKey = 8947<<7 | 11 // ,"waiting":
+	keyRunning                                             encKey = 8958<<7 | 11 // ,"running":
+	keyTerminated                                          encKey = 8969<<7 | 14 // ,"terminated":
+	keyVolumeStatus                                        encKey = 8983<<7 | 16 // ,"volumeStatus":
+	keyLinux                                               encKey = 8999<<7 | 9  // ,"linux":
+	keyResourcesList                                       encKey = 9008<<7 | 14 // ,"resources":[
+	keyContainerName                                       encKey = 9022<<7 | 17 // ,"containerName":
+	keyRequestName                                         encKey = 9039<<7 | 15 // ,"requestName":
+	keyQuantity                                            encKey = 9054<<7 | 12 // ,"quantity":
+	keyPerPod                                              encKey = 9066<<7 | 10 // ,"perPod":
+	keyPerContainer                                        encKey = 9076<<7 | 16 // ,"perContainer":
+	keyKubeletConfigKey                                    encKey = 9092<<7 | 20 // ,"kubeletConfigKey":
+	keyPort2                                               encKey = 9112<<7 | 8  // ,"Port":
+	keyRecursiveReadOnlyMounts                             encKey = 9120<<7 | 27 // ,"recursiveReadOnlyMounts":
+	keyUserNamespaces                                      encKey = 9147<<7 | 18 // ,"userNamespaces":
+	keyIpMode                                              encKey = 9165<<7 | 10 // ,"ipMode":
+	keyNodeSelectorTerms                                   encKey = 9175<<7 | 21 // ,"nodeSelectorTerms":
+	keyMaxUnavailable                                      encKey = 9196<<7 | 18 // ,"maxUnavailable":
+	keyMaxSurge                                            encKey = 9214<<7 | 12 // ,"maxSurge":
+	keyRawSelector                                         encKey = 9226<<7 | 15 // ,"rawSelector":
+	keyRequirements                                        encKey = 9241<<7 | 16 // ,"requirements":
+	keyRequirementsList                                    encKey = 9257<<7 | 17 // ,"requirements":[
+	keyFieldRef                                            encKey = 9274<<7 | 12 // ,"fieldRef":
+	keyResourceFieldRef                                    encKey = 9286<<7 | 20 // ,"resourceFieldRef":
+	keyServiceAccountToken                                 encKey = 9306<<7 | 23 // ,"serviceAccountToken":
+	keyClusterTrustBundle                                  encKey = 9329<<7 | 22 // ,"clusterTrustBundle":
+	keyPodCertificate                                      encKey = 9351<<7 | 18 // ,"podCertificate":
+	keyConfigMapKeyRef                                     encKey = 9369<<7 | 19 // ,"configMapKeyRef":
+	keySecretKeyRef                                        encKey = 9388<<7 | 16 // ,"secretKeyRef":
+	keyFileKeyRef                                          encKey = 9404<<7 | 14 // ,"fileKeyRef":
+	keyValuesList                                          encKey = 9418<<7 | 11 // ,"values":[
+	keyScheme                                              encKey = 9429<<7 | 10 // ,"scheme":
+	keyHttpHeaders                                         encKey = 9439<<7 | 15 // ,"httpHeaders":
+	keyHttpHeadersList                                     encKey = 9454<<7 | 16 // ,"httpHeaders":[
+	keyService                                             encKey = 9470<<7 | 11 // ,"service":
+	keySleep                                               encKey = 9481<<7 | 9  // ,"sleep":
+	keyAdd                                                 encKey = 9490<<7 | 7  // ,"add":
+	keyDrop                                                encKey = 9497<<7 | 8  // ,"drop":
+	keyWeight                                              encKey = 9505<<7 | 10 // ,"weight":
+	keyPreference                                          encKey = 9515<<7 | 14 // ,"preference":
+	keyNamespaces                                          encKey = 9529<<7 | 14 // ,"namespaces":
+	keyNamespaceSelector                                   encKey = 9543<<7 | 21 // ,"namespaceSelector":
+	keyMismatchLabelKeys                                   encKey = 9564<<7 | 21 // ,"mismatchLabelKeys":
+	keyPodAffinityTerm                                     encKey = 9585<<7 | 19 // ,"podAffinityTerm":
+	keyStartedAt                                           encKey = 9604<<7 | 13 // ,"startedAt":
+	keyExitCode                                            encKey = 9617<<7 | 12 // ,"exitCode":
+	keySignal                                              encKey = 9629<<7 | 10 // ,"signal":
+	keyFinishedAt                                          encKey = 9639<<7 | 14 // ,"finishedAt":
+	keyGid                                                 encKey = 9653<<7 | 7  // ,"gid":
+	keyResourceID                                          encKey = 9660<<7 | 14 // ,"resourceID":
+	keyHealth                                              encKey = 9674<<7 | 10 // ,"health":
+	keyMatchFields                                         encKey = 9684<<7 | 15 // ,"matchFields":
+	keyMatchFieldsList                                     encKey = 9699<<7 | 16 // ,"matchFields":[
+	keyDivisor                                             encKey = 9715<<7 | 11 // ,"divisor":
+	keyAudience                                            encKey = 9726<<7 | 12 // ,"audience":
+	keyExpirationSeconds                                   encKey = 9738<<7 | 21 // ,"expirationSeconds":
+	keySignerName                                          encKey = 9759<<7 | 14 // ,"signerName":
+	keyKeyType                                             encKey = 9773<<7 | 11 // ,"keyType":
+	keyMaxExpirationSeconds                                encKey = 9784<<7 | 24 // ,"maxExpirationSeconds":
+	keyCredentialBundlePath                                encKey = 9808<<7 | 24 // ,"credentialBundlePath":
+	keyKeyPath                                             encKey = 9832<<7 | 11 // ,"keyPath":
+	keyCertificateChainPath                                encKey = 9843<<7 | 24 // ,"certificateChainPath":
+	keyUserAnnotations                                     encKey = 9867<<7 | 19 // ,"userAnnotations":
+	keySeconds                                             encKey = 9886<<7 | 11 // ,"seconds":
+	keyImageRef                                            encKey = 9897<<7 | 12 // ,"imageRef":
+)
+
+// encKeys holds the member keys end to end, padded for appendKey.
+const encKeys = "" +
+	",\"kind\":" +
+	",\"apiVersion\":" +
+	",\"metadata\":" +
+	",\"spec\":" +
+	",\"status\":" +
+	",\"items\":" +
+	",\"involvedObject\":" +
+	",\"reason\":" +
+	",\"message\":" +
+	",\"source\":" +
+	",\"firstTimestamp\":" +
+	",\"lastTimestamp\":" +
+	",\"count\":" +
+	",\"type\":" +
+	",\"eventTime\":" +
+	",\"series\":" +
+	",\"action\":" +
+	",\"related\":" +
+	",\"reportingComponent\":" +
+	",\"reportingInstance\":" +
+	",\"reportingController\":" +
+	",\"regarding\":" +
+	",\"note\":" +
+	",\"deprecatedSource\":" +
+	",\"deprecatedFirstTimestamp\":" +
+	",\"deprecatedLastTimestamp\":" +
+	",\"deprecatedCount\":" +
+	",\"immutable\":" +
+	",\"data\":" +
+	",\"binaryData\":" +
+	",\"binaryData\":{" +
+	",\"data\":{" +
+	",\"stringData\":" +
+	",\"secrets\":" +
+	",\"secrets\":[" +
+	",\"imagePullSecrets\":" +
+	",\"imagePullSecrets\":[" +
+	",\"automountServiceAccountToken\":" +
+	",\"subsets\":" +
+	",\"subsets\":[" +
+	",\"addressType\":" +
+	",\"endpoints\":" +
+	",\"ports\":" +
+	",\"provisioner\":" +
+	",\"parameters\":" +
+	",\"reclaimPolicy\":" +
+	",\"mountOptions\":" +
+	",\"allowVolumeExpansion\":" +
+	",\"volumeBindingMode\":" +
+	",\"allowedTopologies\":" +
+	",\"allowedTopologies\":[" +
+	",\"details\":" +
+	",\"code\":" +
+	",\"columnDefinitions\":" +
+	",\"rows\":" +
+	",\"name\":" +
+	",\"generateName\":" +
+	",\"namespace\":" +
+	",\"selfLink\":" +
+	",\"uid\":" +
+	",\"resourceVersion\":" +
+	",\"generation\":" +
+	",\"creationTimestamp\":" +
+	",\"deletionTimestamp\":" +
+	",\"deletionGracePeriodSeconds\":" +
+	",\"labels\":" +
+	",\"annotations\":" +
+	",\"ownerReferences\":" +
+	",\"ownerReferences\":[" +
+	",\"finalizers\":" +
+	",\"managedFields\":" +
+	",\"managedFields\":[" +
+	",\"phase\":" +
+	",\"conditions\":" +
+	",\"conditions\":[" +
+	",\"continue\":" +
+	",\"remainingItemCount\":" +
+	",\"shardInfo\":" +
+	",\"volumes\":" +
+	",\"volumes\":[" +
+	",\"initContainers\":" +
+	",\"initContainers\":[" +
+	",\"containers\":" +
+	",\"ephemeralContainers\":" +
+	",\"ephemeralContainers\":[" +
+	",\"restartPolicy\":" +
+	",\"terminationGracePeriodSeconds\":" +
+	",\"activeDeadlineSeconds\":" +
+	",\"dnsPolicy\":" +
+	",\"nodeSelector\":" +
+	",\"serviceAccountName\":" +
+	",\"serviceAccount\":" +
+	",\"nodeName\":" +
+	",\"hostNetwork\":" +
+	",\"hostPID\":" +
+	",\"hostIPC\":" +
+	",\"shareProcessNamespace\":" +
+	",\"securityContext\":" +
+	",\"hostname\":" +
+	",\"subdomain\":" +
+	",\"affinity\":" +
+	",\"schedulerName\":" +
+	",\"tolerations\":" +
+	",\"tolerations\":[" +
+	",\"hostAliases\":" +
+	",\"hostAliases\":[" +
+	",\"priorityClassName\":" +
+	",\"priority\":" +
+	",\"dnsConfig\":" +
+	",\"readinessGates\":" +
+	",\"readinessGates\":[" +
+	",\"runtimeClassName\":" +
+	",\"enableServiceLinks\":" +
+	",\"preemptionPolicy\":" +
+	",\"overhead\":" +
+	",\"overhead\":{" +
+	",\"topologySpreadConstraints\":" +
+	",\"topologySpreadConstraints\":[" +
+	",\"setHostnameAsFQDN\":" +
+	",\"os\":" +
+	",\"hostUsers\":" +
+	",\"schedulingGates\":" +
+	",\"schedulingGates\":[" +
+	",\"resourceClaims\":" +
+	",\"resourceClaims\":[" +
+	",\"resources\":" +
+	",\"hostnameOverride\":" +
+	",\"schedulingGroup\":" +
+	",\"evictionResponders\":" +
+	",\"evictionResponders\":[" +
+	",\"observedGeneration\":" +
+	",\"nominatedNodeName\":" +
+	",\"hostIP\":" +
+	",\"hostIPs\":" +
+	",\"hostIPs\":[" +
+	",\"podIP\":" +
+	",\"podIPs\":" +
+	",\"podIPs\":[" +
+	",\"startTime\":" +
+	",\"initContainerStatuses\":" +
+	",\"initContainerStatuses\":[" +
+	",\"containerStatuses\":" +
+	",\"containerStatuses\":[" +
+	",\"qosClass\":" +
+	",\"ephemeralContainerStatuses\":" +
+	",\"ephemeralContainerStatuses\":[" +
+	",\"resize\":" +
+	",\"resourceClaimStatuses\":" +
+	",\"resourceClaimStatuses\":[" +
+	",\"extendedResourceClaimStatus\":" +
+	",\"allocatedResources\":" +
+	",\"allocatedResources\":{" +
+	",\"nodeAllocatableResourceClaimStatuses\":" +
+	",\"nodeAllocatableResourceClaimStatuses\":[" +
+	",\"volumeHealth\":" +
+	",\"volumeHealth\":[" +
+	",\"podCIDR\":" +
+	",\"podCIDRs\":" +
+	",\"providerID\":" +
+	",\"unschedulable\":" +
+	",\"taints\":" +
+	",\"taints\":[" +
+	",\"configSource\":" +
+	",\"externalID\":" +
+	",\"podPreemptionPolicy\":" +
+	",\"capacity\":" +
+	",\"capacity\":{" +
+	",\"allocatable\":" +
+	",\"allocatable\":{" +
+	",\"addresses\":" +
+	",\"addresses\":[" +
+	",\"daemonEndpoints\":" +
+	",\"nodeInfo\":" +
+	",\"images\":" +
+	",\"images\":[" +
+	",\"volumesInUse\":" +
+	",\"volumesAttached\":" +
+	",\"volumesAttached\":[" +
+	",\"config\":" +
+	",\"runtimeHandlers\":" +
+	",\"runtimeHandlers\":[" +
+	",\"features\":" +
+	",\"declaredFeatures\":" +
+	",\"fieldPath\":" +
+	",\"component\":" +
+	",\"host\":" +
+	",\"lastObservedTime\":" +
+	",\"ports\":[" +
+	",\"selector\":" +
+	",\"clusterIP\":" +
+	",\"clusterIPs\":" +
+	",\"externalIPs\":" +
+	",\"sessionAffinity\":" +
+	",\"loadBalancerIP\":" +
+	",\"loadBalancerSourceRanges\":" +
+	",\"externalName\":" +
+	",\"externalTrafficPolicy\":" +
+	",\"healthCheckNodePort\":" +
+	",\"publishNotReadyAddresses\":" +
+	",\"sessionAffinityConfig\":" +
+	",\"ipFamilies\":" +
+	",\"ipFamilyPolicy\":" +
+	",\"allocateLoadBalancerNodePorts\":" +
+	",\"loadBalancerClass\":" +
+	",\"internalTrafficPolicy\":" +
+	",\"trafficDistribution\":" +
+	",\"loadBalancer\":" +
+	",\"notReadyAddresses\":" +
+	",\"notReadyAddresses\":[" +
+	",\"accessModes\":" +
+	",\"volumeName\":" +
+	",\"storageClassName\":" +
+	",\"volumeMode\":" +
+	",\"dataSource\":" +
+	",\"dataSourceRef\":" +
+	",\"volumeAttributesClassName\":" +
+	",\"allocatedResourceStatuses\":" +
+	",\"currentVolumeAttributesClassName\":" +
+	",\"modifyVolumeStatus\":" +
+	",\"healthStatus\":" +
+	",\"gcePersistentDisk\":" +
+	",\"awsElasticBlockStore\":" +
+	",\"hostPath\":" +
+	",\"glusterfs\":" +
+	",\"nfs\":" +
+	",\"rbd\":" +
+	",\"iscsi\":" +
+	",\"cinder\":" +
+	",\"cephfs\":" +
+	",\"fc\":" +
+	",\"flocker\":" +
+	",\"flexVolume\":" +
+	",\"azureFile\":" +
+	",\"vsphereVolume\":" +
+	",\"quobyte\":" +
+	",\"azureDisk\":" +
+	",\"photonPersistentDisk\":" +
+	",\"portworxVolume\":" +
+	",\"scaleIO\":" +
+	",\"local\":" +
+	",\"storageos\":" +
+	",\"csi\":" +
+	",\"claimRef\":" +
+	",\"persistentVolumeReclaimPolicy\":" +
+	",\"nodeAffinity\":" +
+	",\"lastPhaseTransitionTime\":" +
+	",\"replicas\":" +
+	",\"template\":" +
+	",\"strategy\":" +
+	",\"minReadySeconds\":" +
+	",\"revisionHistoryLimit\":" +
+	",\"paused\":" +
+	",\"progressDeadlineSeconds\":" +
+	",\"updatedReplicas\":" +
+	",\"readyReplicas\":" +
+	",\"availableReplicas\":" +
+	",\"unavailableReplicas\":" +
+	",\"terminatingReplicas\":" +
+	",\"collisionCount\":" +
+	",\"fullyLabeledReplicas\":" +
+	",\"targetRef\":" +
+	",\"deprecatedTopology\":" +
+	",\"zone\":" +
+	",\"hints\":" +
+	",\"protocol\":" +
+	",\"port\":" +
+	",\"appProtocol\":" +
+	",\"matchLabelExpressions\":" +
+	",\"matchLabelExpressions\":[" +
+	",\"resourceAttributes\":" +
+	",\"nonResourceAttributes\":" +
+	",\"allowed\":" +
+	",\"denied\":" +
+	",\"evaluationError\":" +
+	",\"resourceRules\":" +
+	",\"nonResourceRules\":" +
+	",\"incomplete\":" +
+	",\"group\":" +
+	",\"causes\":" +
+	",\"causes\":[" +
+	",\"retryAfterSeconds\":" +
+	",\"format\":" +
+	",\"description\":" +
+	",\"cells\":" +
+	",\"object\":" +
+	",\"controller\":" +
+	",\"blockOwnerDeletion\":" +
+	",\"manager\":" +
+	",\"operation\":" +
+	",\"time\":" +
+	",\"fieldsType\":" +
+	",\"fieldsV1\":" +
+	",\"subresource\":" +
+	",\"lastTransitionTime\":" +
+	",\"emptyDir\":" +
+	",\"gitRepo\":" +
+	",\"secret\":" +
+	",\"persistentVolumeClaim\":" +
+	",\"downwardAPI\":" +
+	",\"configMap\":" +
+	",\"projected\":" +
+	",\"ephemeral\":" +
+	",\"image\":" +
+	",\"command\":" +
+	",\"args\":" +
+	",\"workingDir\":" +
+	",\"envFrom\":" +
+	",\"envFrom\":[" +
+	",\"env\":" +
+	",\"env\":[" +
+	",\"resizePolicy\":" +
+	",\"resizePolicy\":[" +
+	",\"restartPolicyRules\":" +
+	",\"restartPolicyRules\":[" +
+	",\"volumeMounts\":" +
+	",\"volumeMounts\":[" +
+	",\"volumeDevices\":" +
+	",\"volumeDevices\":[" +
+	",\"livenessProbe\":" +
+	",\"readinessProbe\":" +
+	",\"startupProbe\":" +
+	",\"lifecycle\":" +
+	",\"terminationMessagePath\":" +
+	",\"terminationMessagePolicy\":" +
+	",\"imagePullPolicy\":" +
+	",\"stdin\":" +
+	",\"stdinOnce\":" +
+	",\"tty\":" +
+	",\"targetContainerName\":" +
+	",\"seLinuxOptions\":" +
+	",\"windowsOptions\":" +
+	",\"runAsUser\":" +
+	",\"runAsGroup\":" +
+	",\"runAsNonRoot\":" +
+	",\"supplementalGroups\":" +
+	",\"supplementalGroups\":[" +
+	",\"supplementalGroupsPolicy\":" +
+	",\"fsGroup\":" +
+	",\"sysctls\":" +
+	",\"sysctls\":[" +
+	",\"fsGroupChangePolicy\":" +
+	",\"seccompProfile\":" +
+	",\"appArmorProfile\":" +
+	",\"seLinuxChangePolicy\":" +
+	",\"podAffinity\":" +
+	",\"podAntiAffinity\":" +
+	",\"key\":" +
+	",\"operator\":" +
+	",\"value\":" +
+	",\"effect\":" +
+	",\"tolerationSeconds\":" +
+	",\"ip\":" +
+	",\"hostnames\":" +
+	",\"nameservers\":" +
+	",\"searches\":" +
+	",\"options\":" +
+	",\"options\":[" +
+	",\"conditionType\":" +
+	",\"maxSkew\":" +
+	",\"topologyKey\":" +
+	",\"whenUnsatisfiable\":" +
+	",\"labelSelector\":" +
+	",\"minDomains\":" +
+	",\"nodeAffinityPolicy\":" +
+	",\"nodeTaintsPolicy\":" +
+	",\"matchLabelKeys\":" +
+	",\"resourceClaimName\":" +
+	",\"resourceClaimTemplateName\":" +
+	",\"limits\":" +
+	",\"limits\":{" +
+	",\"requests\":" +
+	",\"requests\":{" +
+	",\"claims\":" +
+	",\"claims\":[" +
+	",\"podGroupName\":" +
+	",\"lastProbeTime\":" +
+	",\"state\":" +
+	",\"lastState\":" +
+	",\"ready\":" +
+	",\"restartCount\":" +
+	",\"imageID\":" +
+	",\"containerID\":" +
+	",\"started\":" +
+	",\"user\":" +
+	",\"allocatedResourcesStatus\":" +
+	",\"allocatedResourcesStatus\":[" +
+	",\"stopSignal\":" +
+	",\"requestMappings\":" +
+	",\"mapping\":" +
+	",\"mapping\":[" +
+	",\"overhead\":[" +
+	",\"healthConditions\":" +
+	",\"healthConditions\":[" +
+	",\"timeAdded\":" +
+	",\"disableResizePreemption\":" +
+	",\"lastHeartbeatTime\":" +
+	",\"address\":" +
+	",\"kubeletEndpoint\":" +
+	",\"machineID\":" +
+	",\"systemUUID\":" +
+	",\"bootID\":" +
+	",\"kernelVersion\":" +
+	",\"osImage\":" +
+	",\"containerRuntimeVersion\":" +
+	",\"kubeletVersion\":" +
+	",\"kubeProxyVersion\":" +
+	",\"operatingSystem\":" +
+	",\"architecture\":" +
+	",\"swap\":" +
+	",\"runningInUserNamespace\":" +
+	",\"names\":" +
+	",\"sizeBytes\":" +
+	",\"devicePath\":" +
+	",\"assigned\":" +
+	",\"active\":" +
+	",\"lastKnownGood\":" +
+	",\"error\":" +
+	",\"targetPort\":" +
+	",\"nodePort\":" +
+	",\"clientIP\":" +
+	",\"ingress\":" +
+	",\"ingress\":[" +
+	",\"matchLabels\":" +
+	",\"matchExpressions\":" +
+	",\"matchExpressions\":[" +
+	",\"apiGroup\":" +
+	",\"targetVolumeAttributesClassName\":" +
+	",\"pdName\":" +
+	",\"fsType\":" +
+	",\"partition\":" +
+	",\"readOnly\":" +
+	",\"volumeID\":" +
+	",\"path\":" +
+	",\"endpointsNamespace\":" +
+	",\"server\":" +
+	",\"monitors\":" +
+	",\"pool\":" +
+	",\"keyring\":" +
+	",\"secretRef\":" +
+	",\"targetPortal\":" +
+	",\"iqn\":" +
+	",\"lun\":" +
+	",\"iscsiInterface\":" +
+	",\"portals\":" +
+	",\"chapAuthDiscovery\":" +
+	",\"chapAuthSession\":" +
+	",\"initiatorName\":" +
+	",\"secretFile\":" +
+	",\"targetWWNs\":" +
+	",\"wwids\":" +
+	",\"datasetName\":" +
+	",\"datasetUUID\":" +
+	",\"driver\":" +
+	",\"secretName\":" +
+	",\"shareName\":" +
+	",\"secretNamespace\":" +
+	",\"volumePath\":" +
+	",\"storagePolicyName\":" +
+	",\"storagePolicyID\":" +
+	",\"registry\":" +
+	",\"volume\":" +
+	",\"tenant\":" +
+	",\"diskName\":" +
+	",\"diskURI\":" +
+	",\"cachingMode\":" +
+	",\"pdID\":" +
+	",\"gateway\":" +
+	",\"system\":" +
+	",\"sslEnabled\":" +
+	",\"protectionDomain\":" +
+	",\"storagePool\":" +
+	",\"storageMode\":" +
+	",\"volumeNamespace\":" +
+	",\"volumeHandle\":" +
+	",\"volumeAttributes\":" +
+	",\"controllerPublishSecretRef\":" +
+	",\"nodeStageSecretRef\":" +
+	",\"nodePublishSecretRef\":" +
+	",\"controllerExpandSecretRef\":" +
+	",\"nodeExpandSecretRef\":" +
+	",\"required\":" +
+	",\"rollingUpdate\":" +
+	",\"lastUpdateTime\":" +
+	",\"serving\":" +
+	",\"terminating\":" +
+	",\"forZones\":" +
+	",\"forZones\":[" +
+	",\"forNodes\":" +
+	",\"forNodes\":[" +
+	",\"values\":" +
+	",\"verb\":" +
+	",\"version\":" +
+	",\"resource\":" +
+	",\"fieldSelector\":" +
+	",\"verbs\":" +
+	",\"apiGroups\":" +
+	",\"resourceNames\":" +
+	",\"nonResourceURLs\":" +
+	",\"field\":" +
+	",\"medium\":" +
+	",\"sizeLimit\":" +
+	",\"mode\":" +
+	",\"repository\":" +
+	",\"revision\":" +
+	",\"directory\":" +
+	",\"items\":[" +
+	",\"defaultMode\":" +
+	",\"optional\":" +
+	",\"defaultUser\":" +
+	",\"claimName\":" +
+	",\"sources\":" +
+	",\"volumeClaimTemplate\":" +
+	",\"reference\":" +
+	",\"pullPolicy\":" +
+	",\"hostPort\":" +
+	",\"containerPort\":" +
+	",\"prefix\":" +
+	",\"configMapRef\":" +
+	",\"valueFrom\":" +
+	",\"resourceName\":" +
+	",\"exitCodes\":" +
+	",\"recursiveReadOnly\":" +
+	",\"mountPath\":" +
+	",\"subPath\":" +
+	",\"mountPropagation\":" +
+	",\"subPathExpr\":" +
+	",\"bindMountOptions\":" +
+	",\"exec\":" +
+	",\"httpGet\":" +
+	",\"tcpSocket\":" +
+	",\"grpc\":" +
+	",\"initialDelaySeconds\":" +
+	",\"timeoutSeconds\":" +
+	",\"periodSeconds\":" +
+	",\"successThreshold\":" +
+	",\"failureThreshold\":" +
+	",\"postStart\":" +
+	",\"preStop\":" +
+	",\"capabilities\":" +
+	",\"privileged\":" +
+	",\"readOnlyRootFilesystem\":" +
+	",\"allowPrivilegeEscalation\":" +
+	",\"procMount\":" +
+	",\"role\":" +
+	",\"level\":" +
+	",\"gmsaCredentialSpecName\":" +
+	",\"gmsaCredentialSpec\":" +
+	",\"runAsUserName\":" +
+	",\"hostProcess\":" +
+	",\"localhostProfile\":" +
+	",\"requiredDuringSchedulingIgnoredDuringExecution\":" +
+	",\"preferredDuringSchedulingIgnoredDuringExecution\":" +
+	",\"preferredDuringSchedulingIgnoredDuringExecution\":[" +
+	",\"requiredDuringSchedulingIgnoredDuringExecution\":[" +
+	",\"request\":" +
+	",\"waiting\":" +
+	",\"running\":" +
+	",\"terminated\":" +
+	",\"volumeStatus\":" +
+	",\"linux\":" +
+	",\"resources\":[" +
+	",\"containerName\":" +
+	",\"requestName\":" +
+	",\"quantity\":" +
+	",\"perPod\":" +
+	",\"perContainer\":" +
+	",\"kubeletConfigKey\":" +
+	",\"Port\":" +
+	",\"recursiveReadOnlyMounts\":" +
+	",\"userNamespaces\":" +
+	",\"ipMode\":" +
+	",\"nodeSelectorTerms\":" +
+	",\"maxUnavailable\":" +
+	",\"maxSurge\":" +
+	",\"rawSelector\":" +
+	",\"requirements\":" +
+	",\"requirements\":[" +
+	",\"fieldRef\":" +
+	",\"resourceFieldRef\":" +
+	",\"serviceAccountToken\":" +
+	",\"clusterTrustBundle\":" +
+	",\"podCertificate\":" +
+	",\"configMapKeyRef\":" +
+	",\"secretKeyRef\":" +
+	",\"fileKeyRef\":" +
+	",\"values\":[" +
+	",\"scheme\":" +
+	",\"httpHeaders\":" +
+	",\"httpHeaders\":[" +
+	",\"service\":" +
+	",\"sleep\":" +
+	",\"add\":" +
+	",\"drop\":" +
+	",\"weight\":" +
+	",\"preference\":" +
+	",\"namespaces\":" +
+	",\"namespaceSelector\":" +
+	",\"mismatchLabelKeys\":" +
+	",\"podAffinityTerm\":" +
+	",\"startedAt\":" +
+	",\"exitCode\":" +
+	",\"signal\":" +
+	",\"finishedAt\":" +
+	",\"gid\":" +
+	",\"resourceID\":" +
+	",\"health\":" +
+	",\"matchFields\":" +
+	",\"matchFields\":[" +
+	",\"divisor\":" +
+	",\"audience\":" +
+	",\"expirationSeconds\":" +
+	",\"signerName\":" +
+	",\"keyType\":" +
+	",\"maxExpirationSeconds\":" +
+	",\"credentialBundlePath\":" +
+	",\"keyPath\":" +
+	",\"certificateChainPath\":" +
+	",\"userAnnotations\":" +
+	",\"seconds\":" +
+	",\"imageRef\":" +
+	"                                                                "

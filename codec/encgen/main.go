@@ -1,7 +1,12 @@
-// Command encgen writes codec/zz_generated.encode.go: append-style JSON encoders, one plain Go
-// function per struct type reachable from the kinds k2d serves, with no reflection at run time.
+// Command encgen writes codec/zz_generated.encode.go: JSON encoders, one plain Go function per
+// struct type reachable from the kinds k2d serves, with no reflection at run time.
 // Run it from the module root with "go run ./codec/encgen" after changing codec.Kinds or
 // upgrading k8s.io/api; codec's tests fail until the committed file matches its output.
+//
+// The encoders are small: each member is an omit test and one or two calls of codec's encoder
+// methods (codec/encode.go), which take the member's key as a constant into encKeys, the
+// generated table of every key. Appends written inline would be a capacity check and a
+// growslice call each, at every one of the thousand members: five times the machine code.
 //
 // The encoders follow encoding/json's rules exactly (field names and promotion of embedded
 // structs, omitempty, omitzero with IsZero methods, json.Marshaler types, sorted map keys,
@@ -20,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"runtime"
 	"sort"
 	"strconv"
@@ -79,11 +85,15 @@ type gen struct {
 	aliases map[string]string // alias -> package path
 	body    bytes.Buffer
 	tmp     int
+	keys    map[string]string // key text -> constant name
+	keyList []string          // key texts in order of first use
+	keyUsed map[string]bool   // constant names
 }
 
 // Generate returns the Go source of the encoders for roots (pointers to structs).
 func Generate(roots []reflect.Type) ([]byte, error) {
-	g := &gen{funcs: map[reflect.Type]string{}, imports: map[string]string{}, aliases: map[string]string{}}
+	g := &gen{funcs: map[reflect.Type]string{}, imports: map[string]string{}, aliases: map[string]string{},
+		keys: map[string]string{}, keyUsed: map[string]bool{}}
 	seen := map[reflect.Type]bool{}
 	var rootTypes []reflect.Type
 	for _, r := range roots {
@@ -111,20 +121,21 @@ func Generate(roots []reflect.Type) ([]byte, error) {
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
-	out.WriteString("\t\"strconv\"\n\n")
 	for _, p := range paths {
 		fmt.Fprintf(&out, "\t%s %q\n", g.imports[p], p)
 	}
 	out.WriteString(")\n\n")
-	out.WriteString("func init() { encGenerated = encodeGenerated }\n\n")
+	out.WriteString("func init() {\n\tencGenerated = encodeGenerated\n\tencKeyData = encKeys\n}\n\n")
 	out.WriteString("// encodeGenerated appends the JSON of v when a generated encoder handles its type.\n")
-	out.WriteString("func encodeGenerated(b []byte, v any) ([]byte, bool) {\n\tswitch o := v.(type) {\n")
+	out.WriteString("func encodeGenerated(b []byte, v any) ([]byte, bool) {\n\te := encoder{b: b}\n\tswitch o := v.(type) {\n")
 	for _, t := range rootTypes {
-		fmt.Fprintf(&out, "\tcase *%s:\n\t\tif o == nil {\n\t\t\treturn append(b, \"null\"...), true\n\t\t}\n\t\treturn %s(b, o), true\n", g.typeName(t), g.funcs[t])
+		fmt.Fprintf(&out, "\tcase *%s:\n\t\tif o == nil {\n\t\t\te.null()\n\t\t} else {\n\t\t\t%s(&e, o)\n\t\t}\n", g.typeName(t), g.funcs[t])
 	}
-	out.WriteString("\t}\n\treturn b, false\n}\n\n")
+	out.WriteString("\tdefault:\n\t\treturn b, false\n\t}\n\treturn e.b, true\n}\n\n")
 	out.Write(g.body.Bytes())
-	out.WriteString("var _ = strconv.AppendInt\n")
+	if err := g.writeKeys(&out); err != nil {
+		return nil, err
+	}
 	src, err := format.Source(out.Bytes())
 	if err != nil {
 		return out.Bytes(), fmt.Errorf("generated code does not parse: %w", err)
@@ -332,22 +343,17 @@ func (g *gen) structFunc(t reflect.Type) error {
 	}
 	name := g.funcs[t]
 	w := &g.body
-	fmt.Fprintf(w, "// %s encodes a %s.\nfunc %s(b []byte, v *%s) []byte {\n", name, t.String(), name, g.typeName(t))
-	if len(fs) == 0 {
-		w.WriteString("\treturn append(b, \"{}\"...)\n}\n\n")
-		return nil
-	}
-	w.WriteString("\tc := byte('{')\n")
+	fmt.Fprintf(w, "// %s encodes a %s.\nfunc %s(e *encoder, v *%s) {\n\tstart := len(e.b)\n", name, t.String(), name, g.typeName(t))
 	for _, f := range fs {
 		expr := g.selector(t, f.path)
 		key, _ := json.Marshal(f.name)
-		keyLit := strconv.Quote(string(key) + ":")
 		cond := g.omitCond(f, expr)
+		depth := 1
 		if cond != "" {
 			fmt.Fprintf(w, "\tif %s {\n", cond)
+			depth++
 		}
-		fmt.Fprintf(w, "\tb = append(b, c)\n\tc = ','\n\tb = append(b, %s...)\n", keyLit)
-		code, err := g.value(f.typ, expr, true, 1)
+		code, err := g.member(f, expr, string(key), depth)
 		if err != nil {
 			return fmt.Errorf("%v.%s: %w", t, f.name, err)
 		}
@@ -356,7 +362,142 @@ func (g *gen) structFunc(t reflect.Type) error {
 			w.WriteString("\t}\n")
 		}
 	}
-	w.WriteString("\tif c == '{' {\n\t\tb = append(b, '{')\n\t}\n\treturn append(b, '}')\n}\n\n")
+	w.WriteString("\te.close(start)\n}\n\n")
+	return nil
+}
+
+// nonNil tells whether the omit condition of f already excludes a nil expr, which then needs
+// no null branch.
+func nonNil(f field) bool {
+	switch f.typ.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map:
+		return f.omitEmpty || f.omitZero
+	}
+	return false
+}
+
+// member returns statements that append the key (JSON-quoted) and the value of field f (at
+// expr). The key is written with a leading comma, which the struct's close turns into its '{'
+// when it is the first member. The common scalar shapes take one call that writes both; an
+// array or object value that is known not to be null has its opening bracket in the key.
+func (g *gen) member(f field, expr, key string, depth int) (string, error) {
+	ind := strings.Repeat("\t", depth)
+	keyLit := g.key("," + key + ":")
+	t, x := f.typ, expr
+	if t.Kind() == reflect.Pointer && nonNil(f) && g.plain(t) && g.plain(t.Elem()) {
+		t, x = t.Elem(), "*"+expr
+	}
+	if g.plain(t) {
+		switch t.Kind() {
+		case reflect.String:
+			return fmt.Sprintf("%se.keyString(%s, string(%s))\n", ind, keyLit, x), nil
+		case reflect.Bool:
+			return fmt.Sprintf("%se.keyBool(%s, bool(%s))\n", ind, keyLit, x), nil
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			return fmt.Sprintf("%se.keyInt(%s, int64(%s))\n", ind, keyLit, x), nil
+		}
+	}
+	code, err := g.value(f.typ, expr, true, nonNil(f), depth)
+	if err != nil {
+		return "", err
+	}
+	for _, open := range []string{"[", "{"} {
+		if p := ind + "e.byte('" + open + "')\n"; strings.HasPrefix(code, p) {
+			code = code[len(p):]
+			keyLit = g.key("," + key + ":" + open)
+			break
+		}
+	}
+	// A value written by one call of a method or helper that has a keyed form takes that.
+	if m := keyedCall.FindStringSubmatch(code); m != nil {
+		name := m[2]
+		if m[1] == "e." {
+			return fmt.Sprintf("%se.key%s(%s, %s)\n", ind, strings.ToUpper(name[:1])+name[1:], keyLit, m[3]), nil
+		}
+		return fmt.Sprintf("%s%s(e, %s, %s)\n", ind, "encKey"+strings.TrimPrefix(name, "enc"), keyLit, m[3]), nil
+	}
+	return fmt.Sprintf("%se.key(%s)\n%s", ind, keyLit, code), nil
+}
+
+// addr is the address of expr: &expr, or p for expr (*p).
+func addr(expr string) string {
+	if p, ok := strings.CutPrefix(expr, "(*"); ok && strings.HasSuffix(p, ")") && !strings.ContainsAny(p[:len(p)-1], "()[]") {
+		return p[:len(p)-1]
+	}
+	return "&" + expr
+}
+
+// keyedCall matches value code that is one call with a keyed form in codec/encode.go
+// (e.keyTime, encKeyStrings...): the receiver or package prefix, the name and the arguments.
+var keyedCall = regexp.MustCompile(`^\t*(e\.|)(time|microTime|quantity|intOrString|encStrings|encStringMap)\((?:e, )?(.*)\)\n$`)
+
+// plain tells whether t (addressable) encodes by its kind alone: no special appender, no
+// json.Marshaler.
+func (g *gen) plain(t reflect.Type) bool {
+	if special[t.PkgPath()+"."+t.Name()] != "" {
+		return false
+	}
+	return !t.Implements(marshalerType) && !reflect.PointerTo(t).Implements(marshalerType) &&
+		!t.Implements(textType) && !reflect.PointerTo(t).Implements(textType)
+}
+
+// keyPad is codec's keyPad: the longest key, and the padding after the last one.
+const keyPad = 64
+
+// key returns the name of the constant that locates the member key text k in encKeys,
+// naming it after the JSON name, with List or Object when it holds the value's bracket.
+func (g *gen) key(k string) string {
+	if n, ok := g.keys[k]; ok {
+		return n
+	}
+	var name strings.Builder
+	up := true
+	for _, r := range strings.TrimRight(strings.TrimLeft(k, ",\""), ":\"[{") {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			if up {
+				r = unicode.ToUpper(r)
+			}
+			name.WriteRune(r)
+			up = false
+		default:
+			up = true
+		}
+	}
+	n := "key" + name.String()
+	switch k[len(k)-1] {
+	case '[':
+		n += "List"
+	case '{':
+		n += "Object"
+	}
+	base := n
+	for i := 2; g.keyUsed[n]; i++ {
+		n = base + strconv.Itoa(i)
+	}
+	g.keys[k] = n
+	g.keyUsed[n] = true
+	g.keyList = append(g.keyList, k)
+	return n
+}
+
+// writeKeys writes encKeys, every member key end to end, padded for codec's appendKey, which
+// copies keyPad bytes at a time; and the constants that locate each: offset<<7 | length.
+func (g *gen) writeKeys(w *bytes.Buffer) error {
+	w.WriteString("// Member keys: offset<<7 | length in encKeys.\nconst (\n")
+	off := 0
+	for _, k := range g.keyList {
+		if len(k) > keyPad {
+			return fmt.Errorf("key %s is longer than %d bytes", k, keyPad)
+		}
+		fmt.Fprintf(w, "\t%s encKey = %d<<7 | %d // %s\n", g.keys[k], off, len(k), k)
+		off += len(k)
+	}
+	w.WriteString(")\n\n// encKeys holds the member keys end to end, padded for appendKey.\nconst encKeys = \"\" +\n")
+	for _, k := range g.keyList {
+		fmt.Fprintf(w, "\t%s +\n", strconv.Quote(k))
+	}
+	fmt.Fprintf(w, "\t%s\n", strconv.Quote(strings.Repeat(" ", keyPad)))
 	return nil
 }
 
@@ -434,88 +575,106 @@ func (g *gen) nonZero(t reflect.Type, expr string) (string, error) {
 }
 
 // special maps the json.Marshaler types of the Kubernetes API that are on every object to
-// allocation-free appenders in codec/encode.go that write what their MarshalJSON writes (the
-// oracle test checks it). Other Marshalers are called and their output compacted.
+// allocation-free encoder methods in codec/encode.go that write what their MarshalJSON writes
+// (the oracle test checks it). Other Marshalers are called and their output compacted.
 var special = map[string]string{
-	"k8s.io/apimachinery/pkg/apis/meta/v1.Time":       "appendTime",
-	"k8s.io/apimachinery/pkg/apis/meta/v1.MicroTime":  "appendMicroTime",
-	"k8s.io/apimachinery/pkg/api/resource.Quantity":   "appendQuantity",
-	"k8s.io/apimachinery/pkg/util/intstr.IntOrString": "appendIntOrString",
+	"k8s.io/apimachinery/pkg/apis/meta/v1.Time":       "time",
+	"k8s.io/apimachinery/pkg/apis/meta/v1.MicroTime":  "microTime",
+	"k8s.io/apimachinery/pkg/api/resource.Quantity":   "quantity",
+	"k8s.io/apimachinery/pkg/util/intstr.IntOrString": "intOrString",
 }
 
-// value returns statements that append the JSON of expr (of type t) to b. addressable tells
-// whether expr can have its address taken (fields reached through pointers can).
-func (g *gen) value(t reflect.Type, expr string, addressable bool, depth int) (string, error) {
+// value returns statements that append the JSON of expr (of type t) through the encoder e.
+// addressable tells whether expr can have its address taken (fields reached through pointers
+// can); nonNil that expr, a pointer, slice or map, is known not to be nil.
+func (g *gen) value(t reflect.Type, expr string, addressable, nonNil bool, depth int) (string, error) {
 	ind := strings.Repeat("\t", depth)
 	if fn := special[t.PkgPath()+"."+t.Name()]; fn != "" && t.Kind() == reflect.Struct {
-		return fmt.Sprintf("%sb = %s(b, &%s)\n", ind, fn, expr), nil
+		return fmt.Sprintf("%se.%s(%s)\n", ind, fn, addr(expr)), nil
 	}
 	// json.Marshaler first, as encoding/json does; a nil pointer is null without a call.
 	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface && t.Implements(marshalerType) {
-		return fmt.Sprintf("%sb = appendMarshaler(b, %s)\n", ind, expr), nil
+		return fmt.Sprintf("%se.marshaler(%s)\n", ind, expr), nil
 	}
 	if t.Kind() != reflect.Pointer && addressable && reflect.PointerTo(t).Implements(marshalerType) {
-		return fmt.Sprintf("%sb = appendMarshaler(b, &%s)\n", ind, expr), nil
+		return fmt.Sprintf("%se.marshaler(&%s)\n", ind, expr), nil
 	}
 	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface && (t.Implements(textType) || (addressable && reflect.PointerTo(t).Implements(textType))) {
 		return "", fmt.Errorf("encoding.TextMarshaler type %v is not supported", t)
 	}
+	// orNull wraps code that encodes a non-nil expr.
+	orNull := func(code string) string {
+		if nonNil {
+			return code
+		}
+		return fmt.Sprintf("%sif %s == nil {\n%s\te.null()\n%s} else {\n%s%s}\n", ind, expr, ind, ind, code, ind)
+	}
+	in := ind
+	if !nonNil {
+		in += "\t"
+	}
 	switch t.Kind() {
 	case reflect.Bool:
-		return fmt.Sprintf("%sb = strconv.AppendBool(b, bool(%s))\n", ind, expr), nil
+		return fmt.Sprintf("%se.bool(bool(%s))\n", ind, expr), nil
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return fmt.Sprintf("%sb = strconv.AppendInt(b, int64(%s), 10)\n", ind, expr), nil
+		return fmt.Sprintf("%se.int(int64(%s))\n", ind, expr), nil
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return fmt.Sprintf("%sb = strconv.AppendUint(b, uint64(%s), 10)\n", ind, expr), nil
+		return fmt.Sprintf("%se.uint(uint64(%s))\n", ind, expr), nil
 	case reflect.Float32:
-		return fmt.Sprintf("%sb = appendFloat(b, float64(%s), 32)\n", ind, expr), nil
+		return fmt.Sprintf("%se.float(float64(%s), 32)\n", ind, expr), nil
 	case reflect.Float64:
-		return fmt.Sprintf("%sb = appendFloat(b, float64(%s), 64)\n", ind, expr), nil
+		return fmt.Sprintf("%se.float(float64(%s), 64)\n", ind, expr), nil
 	case reflect.String:
-		return fmt.Sprintf("%sb = appendString(b, string(%s))\n", ind, expr), nil
+		return fmt.Sprintf("%se.string(string(%s))\n", ind, expr), nil
 	case reflect.Interface:
-		return fmt.Sprintf("%sb = appendAny(b, %s)\n", ind, expr), nil
+		return fmt.Sprintf("%se.any(%s)\n", ind, expr), nil
 	case reflect.Struct:
-		return fmt.Sprintf("%sb = %s(b, &%s)\n", ind, g.funcName(t), expr), nil
+		return fmt.Sprintf("%s%s(e, &%s)\n", ind, g.funcName(t), expr), nil
 	case reflect.Pointer:
-		inner, err := g.value(t.Elem(), "(*"+expr+")", true, depth+1)
-		if err != nil {
-			return "", err
-		}
+		var inner string
 		if t.Elem().Kind() == reflect.Struct && !t.Implements(marshalerType) {
-			inner = fmt.Sprintf("%s\tb = %s(b, %s)\n", ind, g.funcName(t.Elem()), expr)
+			inner = fmt.Sprintf("%s%s(e, %s)\n", in, g.funcName(t.Elem()), expr)
 		} else if t.Implements(marshalerType) && !t.Elem().Implements(marshalerType) {
-			inner = fmt.Sprintf("%s\tb = appendMarshaler(b, %s)\n", ind, expr)
+			inner = fmt.Sprintf("%se.marshaler(%s)\n", in, expr)
+		} else {
+			var err error
+			if inner, err = g.value(t.Elem(), "(*"+expr+")", true, false, len(in)); err != nil {
+				return "", err
+			}
 		}
-		return fmt.Sprintf("%sif %s == nil {\n%s\tb = append(b, \"null\"...)\n%s} else {\n%s%s}\n", ind, expr, ind, ind, inner, ind), nil
+		return orNull(inner), nil
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 && !t.Elem().Implements(marshalerType) && !reflect.PointerTo(t.Elem()).Implements(marshalerType) {
-			return fmt.Sprintf("%sif %s == nil {\n%s\tb = append(b, \"null\"...)\n%s} else {\n%s\tb = appendBytes(b, []byte(%s))\n%s}\n", ind, expr, ind, ind, ind, expr, ind), nil
+			return orNull(fmt.Sprintf("%se.bytes([]byte(%s))\n", in, expr)), nil
+		}
+		if t.Elem().Kind() == reflect.String && g.plain(t.Elem()) {
+			return fmt.Sprintf("%sencStrings(e, %s)\n", ind, expr), nil
 		}
 		g.tmp++
 		i := "i" + strconv.Itoa(g.tmp)
-		inner, err := g.value(t.Elem(), expr+"["+i+"]", true, depth+2)
+		inner, err := g.value(t.Elem(), expr+"["+i+"]", true, false, len(in)+1)
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("%sif %s == nil {\n%s\tb = append(b, \"null\"...)\n%s} else {\n%s\tb = append(b, '[')\n%s\tfor %s := range %s {\n%s\t\tif %s > 0 {\n%s\t\t\tb = append(b, ',')\n%s\t\t}\n%s%s\t}\n%s\tb = append(b, ']')\n%s}\n",
-			ind, expr, ind, ind, ind, ind, i, expr, ind, i, ind, ind, inner, ind, ind, ind), nil
+		return orNull(fmt.Sprintf("%se.byte('[')\n%sfor %s := range %s {\n%s\tif %s > 0 {\n%s\t\te.byte(',')\n%s\t}\n%s%s}\n%se.byte(']')\n", in, in, i, expr, in, i, in, in, inner, in, in)), nil
 	case reflect.Array:
 		g.tmp++
 		i := "i" + strconv.Itoa(g.tmp)
-		inner, err := g.value(t.Elem(), expr+"["+i+"]", addressable, depth+1)
+		inner, err := g.value(t.Elem(), expr+"["+i+"]", addressable, false, depth+1)
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("%sb = append(b, '[')\n%sfor %s := range %s {\n%s\tif %s > 0 {\n%s\t\tb = append(b, ',')\n%s\t}\n%s%s}\n%sb = append(b, ']')\n",
-			ind, ind, i, expr, ind, i, ind, ind, inner, ind, ind), nil
+		return fmt.Sprintf("%se.byte('[')\n%sfor %s := range %s {\n%s\tif %s > 0 {\n%s\t\te.byte(',')\n%s\t}\n%s%s}\n%se.byte(']')\n", ind, ind, i, expr, ind, i, ind, ind, inner, ind, ind), nil
 	case reflect.Map:
 		if t.Key().Kind() != reflect.String {
 			return "", fmt.Errorf("map key %v is not a string kind", t.Key())
 		}
+		if t.Elem().Kind() == reflect.String && g.plain(t.Elem()) {
+			return fmt.Sprintf("%sencStringMap(e, %s)\n", ind, expr), nil
+		}
 		g.tmp++
 		n := strconv.Itoa(g.tmp)
-		inner, err := g.value(t.Elem(), "mv"+n, false, depth+2)
+		inner, err := g.value(t.Elem(), "mv"+n, false, false, len(in)+1)
 		if err != nil {
 			return "", err
 		}
@@ -525,21 +684,13 @@ func (g *gen) value(t reflect.Type, expr string, addressable bool, depth int) (s
 		if t.Elem().Kind() != reflect.Pointer && !t.Elem().Implements(marshalerType) && reflect.PointerTo(t.Elem()).Implements(marshalerType) {
 			return "", fmt.Errorf("map value %v has a pointer-receiver MarshalJSON", t.Elem())
 		}
-		return fmt.Sprintf(`%sif %s == nil {
-%s	b = append(b, "null"...)
-%s} else {
-%s	b = append(b, '{')
-%s	for ki%s, k%s := range encSortedKeys(%s) {
-%s		mv%s := %s[%s(k%s)]
-%s		if ki%s > 0 {
-%s			b = append(b, ',')
-%s		}
-%s		b = appendString(b, k%s)
-%s		b = append(b, ':')
-%s%s	}
-%s	b = append(b, '}')
-%s}
-`, ind, expr, ind, ind, ind, ind, n, n, expr, ind, n, expr, g.typeName(t.Key()), n, ind, n, ind, ind, ind, n, ind, inner, ind, ind, ind), nil
+		return orNull(fmt.Sprintf(`%[1]se.byte('{')
+%[1]sfor ki%[2]s, k%[2]s := range encSortedKeys(%[3]s) {
+%[1]s	mv%[2]s := %[3]s[%[4]s(k%[2]s)]
+%[1]s	e.mapKey(ki%[2]s, k%[2]s)
+%[5]s%[1]s}
+%[1]se.byte('}')
+`, in, n, expr, g.typeName(t.Key()), inner)), nil
 	}
 	return "", fmt.Errorf("type %v (%v) is not supported", t, t.Kind())
 }
