@@ -119,7 +119,7 @@ func (r *runner) run(k2dArm, k2dHost, floor string, pods int, image string) erro
 		return err
 	}
 	defer os.RemoveAll(filepath.Dir(hello))
-	helloRSS, err := r.helloRSS(hello)
+	helloRSS, err := r.serverRSS(hello, "http")
 	if err != nil {
 		return fmt.Errorf("hello-world under %s: %w", r.qemu, err)
 	}
@@ -281,25 +281,32 @@ func main() {
 	return out, nil
 }
 
-func (r *runner) helloRSS(bin string) (int64, error) {
+// serverRSS runs a server binary under the emulator with a free port as its argument, waits
+// until it answers GET / (over TLS when scheme is https, any certificate accepted), and returns
+// its VmRSS after the settle time.
+func (r *runner) serverRSS(bin, scheme string) (int64, error) {
 	port, err := freePort()
 	if err != nil {
 		return 0, err
 	}
 	cmd := exec.Command(r.qemu, bin, strconv.Itoa(port))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		return 0, err
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
-	if err := waitFor(30*time.Second, func() error {
-		resp, err := http.Get(url)
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	defer c.CloseIdleConnections()
+	url := scheme + "://127.0.0.1:" + strconv.Itoa(port) + "/"
+	if err := waitFor(time.Minute, func() error {
+		resp, err := c.Get(url)
 		if err == nil {
 			resp.Body.Close()
 		}
 		return err
 	}); err != nil {
-		return 0, err
+		return 0, fmt.Errorf("%w (%s)", err, strings.TrimSpace(stderr.String()))
 	}
 	time.Sleep(r.settle)
 	rss, _ := procfs.Mem(cmd.Process.Pid)
@@ -314,34 +321,10 @@ func (r *runner) floor(bin string, helloRSS int64) error {
 	if err != nil {
 		return err
 	}
-	port, err := freePort()
+	rss, err := r.serverRSS(bin, "https")
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(r.qemu, bin, strconv.Itoa(port))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	defer c.CloseIdleConnections()
-	if err := waitFor(time.Minute, func() error {
-		if cmd.ProcessState != nil {
-			return errors.New("exited: " + stderr.String())
-		}
-		resp, err := c.Get("https://127.0.0.1:" + strconv.Itoa(port) + "/")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		return nil
-	}); err != nil {
-		return fmt.Errorf("%w (%s)", err, strings.TrimSpace(stderr.String()))
-	}
-	time.Sleep(r.settle)
-	rss, _ := procfs.Mem(cmd.Process.Pid)
 	r.note("design-card floor (bench/floor, no k2d code) under %s: binary %.2f MiB, VmRSS %.1f MiB, %.2f MiB over hello-world",
 		r.qemu, float64(fi.Size())/mib, float64(rss)/mib, float64(rss-helloRSS)/mib)
 	return nil
