@@ -2,6 +2,7 @@ package codec
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -30,8 +31,8 @@ func checkQuantity(s string) error {
 	if i < 0 || i+1 >= len(s) {
 		return nil
 	}
-	if e, err := strconv.ParseInt(s[i+1:], 10, 64); err == nil && (e > maxQuantityExponent || e < -maxQuantityExponent) ||
-		err != nil && err.(*strconv.NumError).Err == strconv.ErrRange {
+	e, err := strconv.ParseInt(s[i+1:], 10, 64)
+	if errors.Is(err, strconv.ErrRange) || err == nil && (e > maxQuantityExponent || e < -maxQuantityExponent) {
 		return fmt.Errorf("quantity %q: the exponent is out of range (at most %d either way)", s, maxQuantityExponent)
 	}
 	return nil
