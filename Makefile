@@ -24,7 +24,7 @@ K2D_DATA_PATH ?= $(HOME)/.k2d
 # types' SwaggerDoc tables). Together: armv7 binary -1.3 MB (bench/RESULTS.md).
 NOINLINE := sigs.k8s.io/... github.com/fxamacker/... github.com/json-iterator/... \
 	github.com/modern-go/... github.com/x448/... github.com/docker/... github.com/molecule-man/... \
-	github.com/goccy/... go.uber.org/... crypto/x509/... crypto/ecdsa crypto/rsa \
+	go.uber.org/... crypto/x509/... crypto/ecdsa crypto/rsa \
 	crypto/internal/fips140/rsa crypto/internal/fips140/ecdsa crypto/internal/fips140/nistec/... \
 	crypto/internal/fips140/mlkem crypto/hpke encoding/asn1 math/big regexp/... fmt log/slog/... \
 	text/... flag $(PKG)/reconcile $(PKG)/translate $(PKG)/dockerio $(PKG)/cmd/k2d $(PKG)/codec/openapi
