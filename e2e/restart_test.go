@@ -274,3 +274,52 @@ func TestWatchStartsAtOnce(t *testing.T) {
 	}
 	t.Logf("watch headers after %s", time.Since(t0).Round(time.Millisecond))
 }
+
+// TestLeftoverEndpointsAfterRestart: when k2d starts, Endpoints without a Service are removed,
+// as kube-controller-manager's endpoints controller removes leftovers when it starts; a
+// selectorless Service's own Endpoints stay.
+func TestLeftoverEndpointsAfterRestart(t *testing.T) {
+	start(t)
+	ns := newNamespace(t, "leftover")
+	kubectlInOK(t, `apiVersion: v1
+kind: Endpoints
+metadata:
+  name: orphan
+subsets:
+- addresses: [{ip: 192.0.2.10}]
+  ports: [{port: 80}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: db
+spec:
+  ports: [{port: 5432}]
+---
+apiVersion: v1
+kind: Endpoints
+metadata:
+  name: db
+subsets:
+- addresses: [{ip: 192.0.2.20}]
+  ports: [{port: 5432}]
+`, "-n", ns, "apply", "-f", "-")
+	kubectlOK(t, "-n", ns, "get", "endpoints", "orphan", "db")
+
+	restartK2D(t, syscall.SIGTERM)
+
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := kubectl(t, "-n", ns, "get", "endpoints", "orphan")
+		if r.Code != 0 && strings.Contains(r.Stderr, "NotFound") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the Endpoints without a Service outlived the restart: %s", r)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if got := kubectlOK(t, "-n", ns, "get", "endpoints", "db", "-o", "jsonpath={.subsets[0].addresses[0].ip}"); got != "192.0.2.20" {
+		t.Fatalf("the selectorless Service's Endpoints: %q", got)
+	}
+}
